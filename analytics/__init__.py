@@ -1,0 +1,1 @@
+"""Carebot's analytics store: schema, event writer, demo data, reports and models."""

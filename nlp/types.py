@@ -1,0 +1,72 @@
+"""Dataclasses that cross the nlp/ border. Their ``to_dict`` gives Rasa's JSON shapes."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+FALLBACK_INTENT = "nlu_fallback"
+SENTIMENT_LABELS = ("negative", "neutral", "positive")
+
+
+@dataclass(frozen=True)
+class Entity:
+    entity: str
+    value: str
+    start: int
+    end: int
+    confidence: float = 1.0
+    extractor: str = "RegexEntityExtractor"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class IntentScore:
+    name: str
+    confidence: float
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "confidence": round(float(self.confidence), 4)}
+
+
+@dataclass(frozen=True)
+class Sentiment:
+    label: str  # one of SENTIMENT_LABELS
+    score: float  # signed polarity in [-1, 1]: p(positive) - p(negative)
+    scores: dict[str, float] = field(default_factory=dict)  # label -> probability
+
+    def to_dict(self) -> dict:
+        return {
+            "label": self.label,
+            "score": round(float(self.score), 4),
+            "scores": {k: round(float(v), 4) for k, v in self.scores.items()},
+        }
+
+
+@dataclass(frozen=True)
+class PIISpan:
+    kind: str  # EMAIL, PHONE, CARD, ADDRESS, PERSON
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    text: str
+    intent: IntentScore
+    intent_ranking: list[IntentScore]
+    entities: list[Entity]
+    sentiment: Sentiment
+    redacted_text: str
+    pii: list[PIISpan] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """Rasa's /model/parse response, plus Carebot's sentiment."""
+        return {
+            "text": self.text,
+            "intent": self.intent.to_dict(),
+            "intent_ranking": [i.to_dict() for i in self.intent_ranking],
+            "entities": [e.to_dict() for e in self.entities],
+            "sentiment": self.sentiment.to_dict(),
+        }
