@@ -1,0 +1,42 @@
+# Carebot: `make run` sets up and serves the demo bot; `make test` sets up and runs the tests.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+CAREBOT := $(VENV)/bin/carebot
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup models run test lint chromium clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# The CPU build of torch first: a looser requirement would pull a multi-GB CUDA build.
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+# Models are built here, never committed; rebuilt when the training data or trainers change.
+models/.trained: $(VENV)/.installed data/nlu.yml $(wildcard nlp/*.py) $(wildcard actions/recommender.py)
+	$(CAREBOT) train
+	touch $@
+
+models: models/.trained
+
+run: models
+	$(CAREBOT) demo-data
+	$(CAREBOT) serve --host 127.0.0.1 --port 8080
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+lint: setup
+	$(VENV)/bin/ruff check bot nlp analytics actions tests benchmarks
+
+test: models chromium lint
+	$(VENV)/bin/pytest -q
+
+clean:
+	rm -rf models .pytest_cache carebot.db .carebot

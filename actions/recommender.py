@@ -1,0 +1,268 @@
+"""Product recommendations: item-item collaborative filtering with a content-based fallback.
+
+Customers who bought something get items that co-occur with their purchases in other
+customers' baskets (cosine similarity over the customer x item matrix), blended with items
+whose text (name, category, description; TF-IDF) resembles what they bought. Anonymous or
+new customers, and categories where their history says nothing, fall back to popularity.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.base import BaseEstimator
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize
+from sqlalchemy import Engine
+from tqdm import tqdm
+
+logger = logging.getLogger(__name__)
+
+RECOMMENDER_FILE = "recommender.joblib"
+_FORMAT = 1  # bump when the pickled attributes change; old files are then refused
+INTERACTION_COLUMNS = ("customer_external_id", "product_sku", "quantity")
+PRODUCT_COLUMNS = ("sku", "name", "category", "price", "description")
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    sku: str
+    name: str
+    category: str
+    price: float
+    score: float
+    reason: str  # "bought_together" | "similar_items" | "popular"
+
+
+def _frame(data: Any, columns: tuple[str, ...], what: str) -> pd.DataFrame:
+    """Rows as a DataFrame with `columns`, from a DataFrame, dataclasses, dicts or tuples."""
+    frame = data.copy() if isinstance(data, pd.DataFrame) else pd.DataFrame(list(data))
+    if frame.empty:
+        return pd.DataFrame(columns=list(columns))
+    if all(isinstance(c, int) for c in frame.columns):  # plain tuples: positional columns
+        frame = frame.iloc[:, : len(columns)]
+        frame.columns = list(columns[: frame.shape[1]])
+    if "quantity" in columns and "quantity" not in frame.columns:
+        frame["quantity"] = 1
+    if "description" in columns and "description" not in frame.columns:
+        frame["description"] = ""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} need columns {', '.join(columns)}; missing {', '.join(missing)}")
+    return frame[list(columns)]
+
+
+def _top_k_cosine(rows: sparse.csr_matrix, k: int, chunk: int = 256) -> sparse.csr_matrix:
+    """Cosine similarity between the rows, keeping each row's k best neighbours (not itself)."""
+    rows = normalize(sparse.csr_matrix(rows, dtype=np.float32))
+    n = rows.shape[0]
+    k = max(0, min(k, n - 1))
+    data, indices, indptr = [], [], [0]
+    for start in range(0, n, chunk):
+        block = (rows[start : start + chunk] @ rows.T).toarray()
+        block[np.arange(block.shape[0]), np.arange(start, start + block.shape[0])] = 0.0
+        for row in block:
+            best = np.argpartition(-row, k - 1)[:k] if k else np.array([], dtype=int)
+            best = best[row[best] > 0]
+            indices.append(best)
+            data.append(row[best])
+            indptr.append(indptr[-1] + len(best))
+    return sparse.csr_matrix(
+        (
+            np.concatenate(data) if data else np.array([], np.float32),
+            np.concatenate(indices) if indices else np.array([], int),
+            np.array(indptr),
+        ),
+        shape=(n, n),
+        dtype=np.float32,
+    )
+
+
+def resolve_category(category: str | None, known: Iterable[str]) -> str | None:
+    """The spelling of `category` among `known` ('Shoe' -> 'shoes'), or None if unknown."""
+    if not category:
+        return None
+    wanted = category.strip().lower()
+    known = set(known)
+    for candidate in (wanted, wanted + "s", wanted.removesuffix("s")):
+        if candidate in known:
+            return candidate
+    return None
+
+
+def _scaled(values: np.ndarray) -> np.ndarray:
+    top = values.max(initial=0.0)
+    return values / top if top > 0 else values
+
+
+class Recommender(BaseEstimator):
+    """Recommends products for a customer (or an anonymous visitor), optionally in a category.
+
+    n_neighbors: similar items kept per item; content_weight / popularity_weight: how much
+    text similarity and best-seller rank add to the collaborative score (scaled to 0..1).
+    """
+
+    def __init__(
+        self, n_neighbors: int = 50, content_weight: float = 0.3, popularity_weight: float = 0.1
+    ) -> None:
+        self.n_neighbors = n_neighbors
+        self.content_weight = content_weight
+        self.popularity_weight = popularity_weight
+
+    def fit(self, interactions: Iterable[Any], products: Iterable[Any]) -> Recommender:
+        """Learn from (customer_external_id, product_sku, quantity) rows and the catalogue."""
+        catalogue = _frame(products, PRODUCT_COLUMNS, "products").drop_duplicates("sku")
+        if catalogue.empty:
+            raise ValueError("cannot fit a recommender without products; load the catalogue first")
+        catalogue = catalogue.sort_values("sku").reset_index(drop=True)
+        self.skus_ = catalogue["sku"].astype(str).to_numpy()
+        self.names_ = catalogue["name"].astype(str).to_numpy()
+        self.categories_ = catalogue["category"].astype(str).str.lower().to_numpy()
+        self.prices_ = catalogue["price"].astype(float).to_numpy()
+        self.item_index_ = {sku: i for i, sku in enumerate(self.skus_)}
+
+        bought = _frame(interactions, INTERACTION_COLUMNS, "interactions")
+        known = bought["product_sku"].astype(str).isin(self.item_index_)
+        if (~known).any():
+            logger.warning("ignoring %d purchases of products not in the catalogue", (~known).sum())
+        bought = bought[known]
+        customers = sorted(bought["customer_external_id"].astype(str).unique())
+        self.customer_index_ = {c: i for i, c in enumerate(customers)}
+        matrix = sparse.csr_matrix(
+            (
+                bought["quantity"].astype(float).clip(lower=1).to_numpy(),
+                (
+                    bought["customer_external_id"].astype(str).map(self.customer_index_).to_numpy(),
+                    bought["product_sku"].astype(str).map(self.item_index_).to_numpy(),
+                ),
+            ),
+            shape=(len(customers), len(self.skus_)),
+            dtype=np.float32,
+        )
+        matrix.sum_duplicates()
+        # log damping: buying 10 socks says less than 10 separate purchases would
+        matrix.data = np.log1p(matrix.data)
+        self.customer_items_ = matrix
+        buyers = np.asarray((matrix > 0).sum(axis=0)).ravel().astype(float)
+        self.popularity_ = _scaled(buyers)
+        self.item_similarity_ = _top_k_cosine(matrix.T.tocsr(), self.n_neighbors)
+
+        text = (
+            catalogue["name"].astype(str) + " " + catalogue["category"].astype(str) + " "
+            + catalogue["description"].fillna("").astype(str)
+        )
+        tfidf = TfidfVectorizer(stop_words="english", sublinear_tf=True).fit_transform(text)
+        self.content_similarity_ = _top_k_cosine(tfidf, self.n_neighbors)
+        logger.info(
+            "fitted recommender on %d purchases by %d customers over %d products",
+            len(bought), len(customers), len(self.skus_),
+        )
+        return self
+
+    @property
+    def categories(self) -> list[str]:
+        return sorted(set(self.categories_))
+
+    def resolve_category(self, category: str | None) -> str | None:
+        """The catalogue's spelling of `category` ('Shoe' -> 'shoes'), or None if unknown."""
+        return resolve_category(category, self.categories_)
+
+    def purchased(self, customer_external_id: str) -> set[str]:
+        row = self.customer_index_.get(customer_external_id)
+        if row is None:
+            return set()
+        return {self.skus_[i] for i in self.customer_items_[row].indices}
+
+    def recommend(
+        self, customer_external_id: str | None, category: str | None = None, k: int = 3
+    ) -> list[Recommendation]:
+        """Up to k products the customer has not bought, best first; ValueError on unknown category."""
+        n = len(self.skus_)
+        cf = np.zeros(n)
+        content = np.zeros(n)
+        row = self.customer_index_.get(customer_external_id or "")
+        history = self.customer_items_[row] if row is not None else None
+        if history is not None:
+            cf = _scaled((history @ self.item_similarity_).toarray().ravel())
+            content = _scaled((history @ self.content_similarity_).toarray().ravel())
+        score = cf + self.content_weight * content + self.popularity_weight * self.popularity_
+        allowed = np.ones(n, dtype=bool)
+        if history is not None:
+            allowed[history.indices] = False
+        if category is not None:
+            resolved = self.resolve_category(category)
+            if resolved is None:
+                raise ValueError(
+                    f"unknown category {category!r}; use one of {', '.join(self.categories)}"
+                )
+            allowed &= self.categories_ == resolved
+        candidates = np.flatnonzero(allowed)
+        # stable sort keeps catalogue order among equal scores, so results are repeatable
+        ranked = candidates[np.argsort(-score[candidates], kind="stable")][:k]
+        return [
+            Recommendation(
+                sku=str(self.skus_[i]),
+                name=str(self.names_[i]),
+                category=str(self.categories_[i]),
+                price=float(self.prices_[i]),
+                score=float(score[i]),
+                reason=(
+                    "bought_together" if cf[i] > 0 else "similar_items" if content[i] > 0
+                    else "popular"
+                ),
+            )
+            for i in ranked
+        ]
+
+
+def train_recommender(engine: Engine, models_dir: Path, progress: bool = True) -> Path:
+    """Fit a Recommender on the shop's orders and save it as models_dir/recommender.joblib."""
+    from actions.shop import ShopRepository
+
+    repository = ShopRepository(engine)
+    with tqdm(total=3, desc="recommender", unit="step", disable=not progress) as bar:
+        bar.set_postfix_str("reading orders")
+        products = repository.products()
+        purchases = repository.purchases()
+        bar.update()
+        if not products:
+            raise ValueError(
+                "the database has no products; load the shop's catalogue (or the demo data) "
+                "before training the recommender"
+            )
+        bar.set_postfix_str(f"fitting on {len(purchases)} purchases")
+        model = Recommender().fit(purchases, products)
+        bar.update()
+        bar.set_postfix_str("saving")
+        path = Path(models_dir) / RECOMMENDER_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".joblib.partial")
+        joblib.dump({"format": _FORMAT, "model": model}, partial)
+        os.replace(partial, path)  # a running server never sees a half-written file
+        bar.update()
+    logger.info("saved recommender to %s", path)
+    return path
+
+
+def load_recommender(models_dir: Path) -> Recommender | None:
+    """The trained recommender in models_dir, or None if none was trained yet."""
+    path = Path(models_dir) / RECOMMENDER_FILE
+    if not path.exists():
+        logger.info("no recommender at %s; recommendations fall back to best sellers", path)
+        return None
+    saved = joblib.load(path)
+    if not isinstance(saved, dict) or saved.get("format") != _FORMAT:
+        raise RuntimeError(
+            f"{path} was written by an incompatible Carebot version; retrain it "
+            "(actions.recommender.train_recommender) and restart"
+        )
+    return saved["model"]

@@ -1,0 +1,148 @@
+"""Database engines and schema migrations for SQLite (embedded default) and PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+logger = logging.getLogger(__name__)
+
+DATABASE_URL_ENV = "CAREBOT_DATABASE_URL"
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Any 64-bit number works; it only has to be the same for every Carebot process.
+_MIGRATION_LOCK_ID = 0x0CA4EB07
+_URL_HELP = (
+    "use sqlite:///path/to/carebot.db or postgresql+psycopg2://user:password@host:5432/dbname"
+)
+
+
+class BadDatabaseUrl(ValueError):
+    """The database URL cannot be used by Carebot."""
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached."""
+
+
+def default_database_url() -> str:
+    """``$CAREBOT_DATABASE_URL``, or a SQLite file ``carebot.db`` in the working directory."""
+    return os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{Path.cwd() / 'carebot.db'}"
+
+
+def parse_database_url(url: str) -> URL:
+    """Parse and check a database URL; only SQLite and PostgreSQL are supported."""
+    if url.startswith("postgres://"):  # the spelling Heroku and others hand out
+        url = "postgresql://" + url[len("postgres://") :]
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise BadDatabaseUrl(f"{url!r} is not a database URL; {_URL_HELP}.") from exc
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise BadDatabaseUrl(
+            f"Carebot stores data in SQLite or PostgreSQL, not {parsed.get_backend_name()!r}; "
+            f"{_URL_HELP}."
+        )
+    return parsed
+
+
+def make_engine(url: str, *, busy_timeout: float = 10.0, connect_timeout: int = 5) -> Engine:
+    """Create an engine tuned for Carebot: SQLite in WAL mode with foreign keys and a busy
+    timeout (seconds), PostgreSQL with pre-ping so connections dropped by a restart are
+    replaced transparently."""
+    parsed = parse_database_url(url)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            engine = create_engine(parsed, connect_args={"timeout": busy_timeout})
+            _configure_sqlite(engine, busy_timeout)
+        else:
+            engine = create_engine(
+                parsed,
+                pool_pre_ping=True,
+                connect_args={"connect_timeout": connect_timeout},
+            )
+    except NoSuchModuleError as exc:
+        raise BadDatabaseUrl(f"No driver for {parsed.drivername!r}; {_URL_HELP}.") from exc
+    return engine
+
+
+def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
+    in_memory = engine.url.database in (None, "", ":memory:")
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            # WAL lets the dashboard read while the conversation log writes.
+            if not in_memory:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        finally:
+            cursor.close()
+
+
+def describe(engine_or_url: Engine | str | URL) -> str:
+    """The database URL with any password hidden, for messages and logs."""
+    url = engine_or_url.url if isinstance(engine_or_url, Engine) else engine_or_url
+    if isinstance(url, str):
+        url = parse_database_url(url)
+    return url.render_as_string(hide_password=True)
+
+
+def unavailable(engine: Engine, exc: Exception) -> DatabaseUnavailable:
+    """A DatabaseUnavailable whose message says what to check for this engine."""
+    where = describe(engine)
+    if engine.dialect.name == "sqlite":
+        path = Path(engine.url.database or "")
+        if path.parent and not path.parent.exists():
+            hint = f"the directory {path.parent} does not exist; create it"
+        else:
+            hint = f"check that {path} is writable and not locked by another program"
+    else:
+        hint = "check that PostgreSQL is running and the host, port, user and database are right"
+    return DatabaseUnavailable(
+        f"Cannot reach the database {where}: {exc.__class__.__name__}: "
+        f"{str(exc).splitlines()[0] if str(exc) else exc!r}. {hint.capitalize()}, "
+        f"or point {DATABASE_URL_ENV} at another database."
+    )
+
+
+def check_connection(engine: Engine) -> None:
+    """Raise DatabaseUnavailable (with advice) unless a trivial query succeeds."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        raise unavailable(engine, exc.orig or exc) from exc
+
+
+def alembic_config() -> Config:
+    """Alembic configuration pointing at the migrations shipped inside this package."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def migrate(url: str) -> None:
+    """Bring the database at ``url`` up to the newest schema (Alembic ``upgrade head``)."""
+    engine = make_engine(url)
+    try:
+        check_connection(engine)
+        config = alembic_config()
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Several server processes may start at once; one migrates, the others wait.
+                conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+        logger.info("Database %s is at the newest schema", describe(engine))
+    finally:
+        engine.dispose()

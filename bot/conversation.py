@@ -1,0 +1,161 @@
+"""One customer turn, end to end: lock, state, NLU, dialogue engine, log, fan-out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from analytics.records import ConversationRecord, EventRecord, MessageRecord, new_id
+from analytics.store import ConversationStore
+from analytics.writer import ConversationLog
+from bot.engine import DialogueEngine, Reply
+from bot.nlu_service import NLUService
+from bot.tracker import ConversationState
+from nlp.types import ParseResult
+
+logger = logging.getLogger(__name__)
+
+MAX_CACHED_CONVERSATIONS = 10_000
+
+Listener = Callable[[str, dict], Awaitable[None]]  # (conversation_id, message) -> None
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC).replace(tzinfo=None)
+
+
+class ConversationNotFound(LookupError):
+    pass
+
+
+class ConversationService:
+    """Owns conversation state in memory (backed by the store) and runs each turn."""
+
+    def __init__(self, engine: DialogueEngine, nlu: NLUService, store: ConversationStore,
+                 log: ConversationLog, lookup_customer: Callable[[str], dict | None] | None = None):
+        self.engine = engine
+        self.nlu = nlu
+        self.store = store
+        self.log = log
+        self.lookup_customer = lookup_customer
+        self._states: OrderedDict[str, ConversationState] = OrderedDict()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._listeners: list[Listener] = []
+
+    def add_listener(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def lock(self, conversation_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(conversation_id, asyncio.Lock())
+
+    async def get_state(self, conversation_id: str, *, create: bool = False,
+                        channel: str = "rest") -> ConversationState:
+        state = self._states.get(conversation_id)
+        if state is None:
+            record = await asyncio.to_thread(self.store.load_conversation, conversation_id)
+            if record is not None:
+                state = ConversationState.from_dict(record.tracker_state or {"id": conversation_id})
+                state.id = conversation_id
+                state.status = record.status
+            elif create:
+                state = ConversationState(id=conversation_id, channel=channel)
+            else:
+                raise ConversationNotFound(conversation_id)
+            self._remember(state)
+        else:
+            self._states.move_to_end(conversation_id)
+        return state
+
+    def _remember(self, state: ConversationState) -> None:
+        self._states[state.id] = state
+        self._states.move_to_end(state.id)
+        while len(self._states) > MAX_CACHED_CONVERSATIONS:
+            old_id, _ = self._states.popitem(last=False)
+            self._locks.pop(old_id, None)
+
+    async def identify(self, state: ConversationState, customer_external_id: str | None) -> None:
+        """Attach a verified customer to the conversation (only called after HMAC checks)."""
+        if not customer_external_id or state.slots.get("customer_id") == customer_external_id:
+            return
+        customer = None
+        if self.lookup_customer:
+            customer = await asyncio.to_thread(self.lookup_customer, customer_external_id)
+        if customer is None:
+            logger.warning("verified customer %s is not in the shop's data", customer_external_id)
+            return
+        state.slots["customer_id"] = customer_external_id
+        state.slots["email"] = customer["email"]
+        state.customer_db_id = customer["id"]
+        state.vip = bool(customer.get("vip"))
+
+    async def handle_message(self, conversation_id: str, text: str, *, channel: str = "rest",
+                             customer_external_id: str | None = None,
+                             message_id: str | None = None) -> list[dict]:
+        """Run one customer turn and return the bot's messages (empty while a person holds it)."""
+        async with self.lock(conversation_id):
+            state = await self.get_state(conversation_id, create=True, channel=channel)
+            await self.identify(state, customer_external_id)
+            if message_id and message_id in state.recent_message_ids:
+                logger.info("conversation %s: dropped resent message %s", conversation_id, message_id)
+                return []
+            if message_id:
+                state.recent_message_ids = [*state.recent_message_ids[-49:], message_id]
+            received = time.time()
+            parse = await self.nlu.parse(text)
+            reply = await self.engine.respond(state, parse.to_dict())
+            self._log_turn(state, parse, reply, received, message_id)
+            if reply.escalation:
+                await self._open_escalation(state, reply)
+            return reply.messages
+
+    def _log_turn(self, state: ConversationState, parse: ParseResult, reply: Reply,
+                  received: float, message_id: str | None) -> None:
+        self.save_state(state)
+        self.log.write(MessageRecord(
+            id=message_id or new_id(), conversation_id=state.id, sender="user",
+            text=parse.redacted_text, intent=parse.intent.name,
+            confidence=float(parse.intent.confidence),
+            entities=[e.to_dict() for e in parse.entities],
+            sentiment_label=parse.sentiment.label, sentiment_score=float(parse.sentiment.score),
+            data={"pii": sorted({p.kind for p in parse.pii})} if parse.pii else {},
+            created_at=_utc(received),
+        ))
+        now = time.time()
+        for i, message in enumerate(reply.messages):
+            self.log.write(MessageRecord(
+                id=new_id(), conversation_id=state.id, sender="bot", text=message.get("text", ""),
+                intent=None, confidence=None, entities=[], sentiment_label=None,
+                sentiment_score=None, data={k: v for k, v in message.items() if k != "text"},
+                created_at=_utc(max(now, received) + i * 1e-6),
+            ))
+        for action in reply.actions:
+            self.log.write(EventRecord(id=new_id(), conversation_id=state.id, type="action",
+                                       actor="bot", data={"name": action}, created_at=_utc(now)))
+
+    def save_state(self, state: ConversationState) -> None:
+        self.log.write(ConversationRecord(
+            id=state.id, channel=state.channel, customer_id=state.customer_db_id,
+            status=state.status, started_at=_utc(state.started_at),
+            last_active_at=_utc(state.last_active_at), turns=state.turns,
+            fallback_count=state.fallback_count, escalated=state.escalated,
+            assigned_agent_id=state.assigned_agent_id, tracker_state=state.to_dict(),
+        ))
+
+    async def _open_escalation(self, state: ConversationState, reply: Reply) -> None:
+        # The escalation row refers to the conversation row, which the writer may still hold.
+        await asyncio.to_thread(self.log.flush, 10.0)
+        escalation_id = await asyncio.to_thread(
+            self.store.create_escalation, state.id, reply.escalation.reason,
+            reply.escalation.priority)
+        self.log.write(EventRecord(id=new_id(), conversation_id=state.id, type="escalation",
+                                   actor="bot", created_at=_utc(time.time()),
+                                   data={"escalation_id": escalation_id,
+                                         "reason": reply.escalation.reason,
+                                         "priority": reply.escalation.priority}))
+        for listener in self._listeners:
+            await listener(state.id, {"type": "escalation", "reason": reply.escalation.reason,
+                                      "priority": reply.escalation.priority})

@@ -1,0 +1,99 @@
+"""Runs the NLU off the event loop, gathering concurrent requests into micro-batches."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
+
+from nlp.types import Entity, IntentScore, ParseResult, Sentiment
+
+logger = logging.getLogger(__name__)
+
+_PAYLOAD = re.compile(r"^/(?P<intent>[A-Za-z_][\w-]*)(?P<entities>\{.*\})?\s*$", re.DOTALL)
+
+
+class Parser(Protocol):
+    def parse_batch(self, texts: list[str]) -> list[ParseResult]: ...
+
+
+def parse_payload(text: str) -> ParseResult | None:
+    """Rasa's button payloads: ``/intent`` or ``/intent{"slot": "value"}`` skip the NLU."""
+    match = _PAYLOAD.match(text.strip())
+    if not match:
+        return None
+    entities: list[Entity] = []
+    if match.group("entities"):
+        try:
+            values = json.loads(match.group("entities"))
+        except json.JSONDecodeError:
+            return None
+        if not isinstance(values, dict):
+            return None
+        entities = [Entity(str(k), str(v), 0, len(text), 1.0, "payload") for k, v in values.items()]
+    intent = IntentScore(match.group("intent"), 1.0)
+    neutral = Sentiment("neutral", 0.0, {"negative": 0.0, "neutral": 1.0, "positive": 0.0})
+    return ParseResult(text, intent, [intent], entities, neutral, text)
+
+
+class NLUService:
+    """One worker thread owns the models; requests that arrive together share a batch."""
+
+    def __init__(self, parser: Parser, *, max_batch: int = 32, max_wait: float = 0.002) -> None:
+        self.parser = parser
+        self.max_batch = max_batch
+        self.max_wait = max_wait
+        self._queue: asyncio.Queue[tuple[str, asyncio.Future]] | None = None
+        self._worker: asyncio.Task | None = None
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlu")
+
+    async def start(self) -> None:
+        self._queue = asyncio.Queue()
+        self._worker = asyncio.create_task(self._run(), name="nlu-batcher")
+
+    async def close(self) -> None:
+        if self._worker:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+        self._pool.shutdown(wait=False)
+
+    async def parse(self, text: str) -> ParseResult:
+        payload = parse_payload(text)
+        if payload is not None:
+            return payload
+        if self._queue is None:
+            await self.start()
+        future = asyncio.get_running_loop().create_future()
+        await self._queue.put((text, future))
+        return await future
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self._queue.get()]
+            deadline = loop.time() + self.max_wait
+            while len(batch) < self.max_batch:
+                timeout = deadline - loop.time()
+                if timeout <= 0:
+                    break
+                try:
+                    batch.append(await asyncio.wait_for(self._queue.get(), timeout))
+                except TimeoutError:
+                    break
+            texts = [text for text, _ in batch]
+            try:
+                results = await loop.run_in_executor(self._pool, self.parser.parse_batch, texts)
+            except Exception as exc:  # the NLU failing must fail these requests, not the server
+                logger.exception("NLU failed on a batch of %d messages", len(texts))
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)

@@ -1,0 +1,207 @@
+"""The aiohttp application: Rasa-compatible HTTP API, WebSocket chat, pages."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import WSMsgType, web
+
+from actions.shop import ShopRepository, use_shop
+from analytics.db import make_engine, migrate
+from analytics.store import ConversationStore
+from analytics.writer import ConversationLog
+from bot.config import Config
+from bot.conversation import ConversationNotFound, ConversationService
+from bot.domain import load_bot
+from bot.engine import DialogueEngine
+from bot.http_errors import BadRequest, error_middleware, read_json_object, require_text
+from bot.identity import verified_customer_id
+from bot.nlu_service import NLUService
+
+logger = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
+CONFIG = web.AppKey("config", Config)
+SERVICE = web.AppKey("conversations", ConversationService)
+NLU = web.AppKey("nlu", NLUService)
+SOCKETS = web.AppKey("sockets", dict)  # conversation id -> set of customer WebSockets
+_CONVERSATION_ID = re.compile(r"^[\w.:@+-]{1,128}$")
+
+
+def conversation_id_or_400(value: object, field: str = "sender") -> str:
+    if not isinstance(value, str) or not _CONVERSATION_ID.match(value):
+        raise BadRequest(f"'{field}' must be 1-128 letters, digits or . _ : @ + -")
+    return value
+
+
+async def _runtime(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+    bot = load_bot(config.domain_path, config.rules_path)
+    from nlp.pipeline import NLU as NLUModel  # heavy import: only when a server starts
+
+    if not NLUModel.is_trained(config.models_dir):
+        raise RuntimeError(f"no trained models in {config.models_dir}; run `carebot train` first")
+    await asyncio.to_thread(migrate, config.database_url)
+    engine = make_engine(config.database_url)
+    store = ConversationStore(engine)
+    log = ConversationLog(engine, spool_dir=config.spool_dir)
+    log.start()
+    logger.info("loading models from %s", config.models_dir)
+    model = await asyncio.to_thread(NLUModel.load, config.models_dir)
+    nlu = NLUService(model)
+    await nlu.start()
+    shop = ShopRepository(engine)
+    from actions.recommender import load_recommender
+
+    recommender = await asyncio.to_thread(load_recommender, config.models_dir)
+    dialogue = DialogueEngine(bot, config.escalation,
+                              action_context=lambda: use_shop(shop, recommender))
+    service = ConversationService(dialogue, nlu, store, log, lookup_customer=shop.customer_summary)
+    app[NLU] = nlu
+    app[SERVICE] = service
+    app[SOCKETS] = {}
+    logger.info("Carebot ready: database %s", engine.url.render_as_string(hide_password=True))
+    yield
+    await nlu.close()
+    if not await asyncio.to_thread(log.close, 30.0):
+        logger.error("conversation log could not be written; unwritten records were spooled")
+    engine.dispose()
+
+
+async def index(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC_DIR / "index.html")
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def rest_webhook(request: web.Request) -> web.Response:
+    config = request.app[CONFIG]
+    body = await read_json_object(request, config.max_body_bytes)
+    sender = conversation_id_or_400(body.get("sender", "default"))
+    text = require_text(body, "message", max_chars=config.max_message_chars)
+    metadata = body.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise BadRequest("'metadata' must be a JSON object")
+    customer = verified_customer_id(metadata.get("customer_id"), metadata.get("signature"),
+                                    config.widget_secret)
+    messages = await request.app[SERVICE].handle_message(
+        sender, text, channel="rest", customer_external_id=customer)
+    return web.json_response([{"recipient_id": sender, **m} for m in messages])
+
+
+async def model_parse(request: web.Request) -> web.Response:
+    config = request.app[CONFIG]
+    body = await read_json_object(request, config.max_body_bytes)
+    text = require_text(body, "text", max_chars=config.max_message_chars)
+    result = await request.app[NLU].parse(text)
+    return web.json_response(result.to_dict())
+
+
+async def tracker(request: web.Request) -> web.Response:
+    conversation_id = conversation_id_or_400(request.match_info["conversation_id"], "id")
+    try:
+        state = await request.app[SERVICE].get_state(conversation_id)
+    except ConversationNotFound:
+        return web.json_response(
+            {"error": f"no conversation with id '{conversation_id}'", "status": 404}, status=404)
+    return web.json_response({**state.rasa_tracker(), "status": state.status,
+                              "turns": state.turns})
+
+
+async def websocket(request: web.Request) -> web.WebSocketResponse:
+    """The chat page's and widget's channel; protocol in docs/websocket.md."""
+    config = request.app[CONFIG]
+    service = request.app[SERVICE]
+    sockets = request.app[SOCKETS]
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=config.max_body_bytes)
+    await ws.prepare(request)
+    conversation_id: str | None = None
+    customer: str | None = None
+    try:
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                if msg.type == WSMsgType.ERROR:
+                    logger.warning("websocket error: %s", ws.exception())
+                continue
+            try:
+                data = json.loads(msg.data)
+                if not isinstance(data, dict):
+                    raise ValueError("a message must be a JSON object")
+            except ValueError as exc:
+                await ws.send_json({"type": "error", "error": f"invalid JSON: {exc}"})
+                continue
+            kind = data.get("type")
+            if kind == "hello":
+                requested = data.get("conversation_id")
+                conversation_id = (requested if isinstance(requested, str)
+                                   and _CONVERSATION_ID.match(requested) else uuid.uuid4().hex)
+                customer = verified_customer_id(data.get("customer_id"), data.get("signature"),
+                                                config.widget_secret)
+                sockets.setdefault(conversation_id, set()).add(ws)
+                history = await asyncio.to_thread(_history, service, conversation_id)
+                await ws.send_json({"type": "welcome", "conversation_id": conversation_id,
+                                    "verified": customer is not None, "history": history})
+            elif kind == "message":
+                if conversation_id is None:
+                    await ws.send_json({"type": "error", "error": "say hello first"})
+                    continue
+                text = data.get("text")
+                client_id = data.get("id") if isinstance(data.get("id"), str) else None
+                if not isinstance(text, str) or not text.strip():
+                    await ws.send_json({"type": "error", "id": client_id,
+                                        "error": "message text is empty"})
+                    continue
+                if len(text) > config.max_message_chars:
+                    await ws.send_json({"type": "error", "id": client_id, "error":
+                                        f"message is longer than {config.max_message_chars} "
+                                        "characters"})
+                    continue
+                await ws.send_json({"type": "ack", "id": client_id})
+                await ws.send_json({"type": "typing", "on": True})
+                messages = await service.handle_message(
+                    conversation_id, text, channel="websocket", customer_external_id=customer,
+                    message_id=_uuid_or_none(client_id))
+                for message in messages:
+                    await ws.send_json({"type": "bot", **message})
+                await ws.send_json({"type": "typing", "on": False})
+            else:
+                await ws.send_json({"type": "error", "error": f"unknown message type {kind!r}"})
+    finally:
+        if conversation_id:
+            sockets.get(conversation_id, set()).discard(ws)
+    return ws
+
+
+def _uuid_or_none(value: str | None) -> str | None:
+    try:
+        return str(uuid.UUID(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _history(service: ConversationService, conversation_id: str) -> list[dict]:
+    service.log.flush(5.0)
+    return [{"sender": m.sender, "text": m.text, **((m.data or {}) if m.sender != "user" else {}),
+             "at": m.created_at.isoformat()} for m in service.store.messages(conversation_id)]
+
+
+def create_app(config: Config) -> web.Application:
+    app = web.Application(middlewares=[error_middleware], client_max_size=config.max_body_bytes)
+    app[CONFIG] = config
+    app.cleanup_ctx.append(_runtime)
+    app.router.add_get("/", index)
+    app.router.add_get("/health", health)
+    app.router.add_get("/ws", websocket)
+    app.router.add_post("/webhooks/rest/webhook", rest_webhook)
+    app.router.add_post("/model/parse", model_parse)
+    app.router.add_get("/conversations/{conversation_id}/tracker", tracker)
+    app.router.add_static("/static/", STATIC_DIR)
+    return app

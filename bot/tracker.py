@@ -1,0 +1,61 @@
+"""Per-conversation dialogue state, serialisable so it survives a server restart."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+MAX_EVENTS = 60  # events kept for actions' context; the full log lives in the analytics store
+
+
+@dataclass
+class ConversationState:
+    id: str
+    channel: str = "rest"
+    slots: dict[str, Any] = field(default_factory=dict)
+    active_form: str | None = None
+    requested_slot: str | None = None
+    status: str = "bot"  # bot | escalated | agent | resolved
+    customer_db_id: int | None = None  # set only for verified customers
+    vip: bool = False
+    consecutive_fallbacks: int = 0
+    fallback_count: int = 0
+    negative_streak: int = 0
+    pending_question: str | None = None  # e.g. "offer_human": how to read a yes/no
+    turns: int = 0
+    escalated: bool = False
+    assigned_agent_id: int | None = None
+    started_at: float = field(default_factory=time.time)
+    last_active_at: float = field(default_factory=time.time)
+    latest_message: dict = field(default_factory=dict)
+    latest_action_name: str | None = None
+    events: list[dict] = field(default_factory=list)
+    recent_message_ids: list[str] = field(default_factory=list)  # client ids, to drop resends
+
+    def add_event(self, event: dict) -> None:
+        event.setdefault("timestamp", time.time())
+        self.events.append(event)
+        del self.events[:-MAX_EVENTS]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ConversationState:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    def rasa_tracker(self) -> dict:
+        """The tracker in the shape Rasa sends to an action server."""
+        return {
+            "sender_id": self.id,
+            "slots": {**self.slots, "requested_slot": self.requested_slot},
+            "latest_message": self.latest_message,
+            "events": list(self.events),
+            "paused": self.status in ("escalated", "agent"),
+            "followup_action": None,
+            "active_loop": {"name": self.active_form} if self.active_form else {},
+            "latest_action_name": self.latest_action_name,
+            "latest_event_time": self.last_active_at,
+        }
