@@ -104,6 +104,12 @@ def _scaled(values: np.ndarray) -> np.ndarray:
     return values / top if top > 0 else values
 
 
+def _reason(cf: float, content: float) -> str:
+    if cf > 0:
+        return "bought_together"
+    return "similar_items" if content > 0 else "popular"
+
+
 class Recommender(BaseEstimator):
     """Recommends products for a customer (or an anonymous visitor), optionally in a category.
 
@@ -157,14 +163,18 @@ class Recommender(BaseEstimator):
         self.item_similarity_ = _top_k_cosine(matrix.T.tocsr(), self.n_neighbors)
 
         text = (
-            catalogue["name"].astype(str) + " " + catalogue["category"].astype(str) + " "
-            + catalogue["description"].fillna("").astype(str)
+            catalogue[["name", "category", "description"]]
+            .fillna("")
+            .astype(str)
+            .agg(" ".join, axis=1)
         )
         tfidf = TfidfVectorizer(stop_words="english", sublinear_tf=True).fit_transform(text)
         self.content_similarity_ = _top_k_cosine(tfidf, self.n_neighbors)
         logger.info(
             "fitted recommender on %d purchases by %d customers over %d products",
-            len(bought), len(customers), len(self.skus_),
+            len(bought),
+            len(customers),
+            len(self.skus_),
         )
         return self
 
@@ -215,10 +225,7 @@ class Recommender(BaseEstimator):
                 category=str(self.categories_[i]),
                 price=float(self.prices_[i]),
                 score=float(score[i]),
-                reason=(
-                    "bought_together" if cf[i] > 0 else "similar_items" if content[i] > 0
-                    else "popular"
-                ),
+                reason=_reason(cf[i], content[i]),
             )
             for i in ranked
         ]

@@ -310,11 +310,15 @@ class ShopRepository:
 
     def products(self) -> list[ProductInfo]:
         with self._sessions() as session:
-            return [_product_info(p) for p in session.scalars(select(Product).order_by(Product.sku))]
+            return [
+                _product_info(p) for p in session.scalars(select(Product).order_by(Product.sku))
+            ]
 
     def categories(self) -> list[str]:
         with self._sessions() as session:
-            return list(session.scalars(select(distinct(Product.category)).order_by(Product.category)))
+            return list(
+                session.scalars(select(distinct(Product.category)).order_by(Product.category))
+            )
 
     def purchases(self) -> list[Purchase]:
         """Every purchased line of every order that was not cancelled, oldest first."""
@@ -390,9 +394,7 @@ _fallback_lock = threading.Lock()
 
 
 @contextmanager
-def use_shop(
-    repository: ShopRepository, recommender: Recommender | None = None
-) -> Iterator[Shop]:
+def use_shop(repository: ShopRepository, recommender: Recommender | None = None) -> Iterator[Shop]:
     """Make actions run inside this block (and threads it starts) use this shop."""
     shop = Shop(repository, recommender)
     token = _current_shop.set(shop)
@@ -416,7 +418,5 @@ def current_shop() -> Shop:
             models_dir = Path(os.environ.get("CAREBOT_MODELS_DIR") or "models")
             shown = make_url(url).render_as_string(hide_password=True)
             logger.info("actions use database %s and models in %s", shown, models_dir)
-            _fallback_shop = Shop(
-                ShopRepository(create_engine(url)), load_recommender(models_dir)
-            )
+            _fallback_shop = Shop(ShopRepository(create_engine(url)), load_recommender(models_dir))
         return _fallback_shop

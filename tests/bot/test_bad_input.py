@@ -1,0 +1,92 @@
+"""Bad input gets a clear 4xx and the server keeps serving."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+WEBHOOK = "/webhooks/rest/webhook"
+
+
+def error_of(response) -> str:
+    return response.json()["error"]
+
+
+def test_invalid_json_is_a_400_that_says_so(server):
+    response = server.post(WEBHOOK, data=b'{"sender": "x", "message": ',
+                           headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "not valid JSON" in error_of(response)
+
+
+def test_a_json_array_is_refused(server):
+    response = server.post(WEBHOOK, json=["hello"])
+    assert response.status_code == 400
+    assert "JSON object" in error_of(response)
+
+
+def test_a_missing_message_field_is_named(server):
+    response = server.post(WEBHOOK, json={"sender": "bad-input-1"})
+    assert response.status_code == 400
+    assert "missing field 'message'" in error_of(response)
+
+
+def test_a_message_that_is_not_a_string_is_refused(server):
+    response = server.post(WEBHOOK, json={"sender": "bad-input-2", "message": 42})
+    assert response.status_code == 400
+    assert "must be a string" in error_of(response)
+
+
+def test_empty_text_is_refused(server):
+    response = server.post(WEBHOOK, json={"sender": "bad-input-3", "message": "   "})
+    assert response.status_code == 400
+    assert "empty" in error_of(response)
+
+
+def test_a_one_megabyte_message_is_too_large(server):
+    response = server.post(WEBHOOK, json={"sender": "bad-input-4", "message": "a" * 1_000_000})
+    assert response.status_code == 413
+    assert "larger than" in error_of(response) or "longer than" in error_of(response)
+
+
+def test_a_message_over_the_character_limit_is_too_large(server):
+    response = server.post(WEBHOOK, json={"sender": "bad-input-5", "message": "a" * 5000})
+    assert response.status_code == 413
+    assert "longer than" in error_of(response)
+
+
+def test_non_utf8_bytes_are_refused(server):
+    response = server.post(WEBHOOK, data=b'{"sender": "x", "message": "caf\xe9"}',
+                           headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "UTF-8" in error_of(response)
+
+
+def test_an_invalid_sender_is_refused(server):
+    response = server.post(WEBHOOK, json={"sender": "<script>", "message": "hi"})
+    assert response.status_code == 400
+    assert "sender" in error_of(response)
+
+
+def test_parse_needs_text(server):
+    response = server.post("/model/parse", json={"txt": "hi"})
+    assert response.status_code == 400
+    assert "missing field 'text'" in error_of(response)
+
+
+def test_an_unknown_conversation_is_a_404(server):
+    import requests
+
+    response = requests.get(server.url + "/conversations/never-seen-before/tracker", timeout=10)
+    assert response.status_code == 404
+    assert "never-seen-before" in error_of(response)
+
+
+def test_the_server_still_answers_after_bad_input(server):
+    server.post(WEBHOOK, data=b"\xff\xfe garbage")
+    assert server.say("bad-input-after", "hi")
+    parsed = server.post("/model/parse", json={"text": "where is my order A10023?"}).json()
+    assert parsed["intent"]["name"] == "order_status"
+    assert {"entity": "order_id", "value": "A10023"}.items() <= next(
+        e for e in parsed["entities"] if e["entity"] == "order_id").items()
