@@ -108,10 +108,10 @@ def unavailable(engine: Engine, exc: Exception) -> DatabaseUnavailable:
             hint = f"check that {path} is writable and not locked by another program"
     else:
         hint = "check that PostgreSQL is running and the host, port, user and database are right"
+    detail = (str(exc).strip().splitlines() or [repr(exc)])[0]
     return DatabaseUnavailable(
-        f"Cannot reach the database {where}: {exc.__class__.__name__}: "
-        f"{str(exc).splitlines()[0] if str(exc) else exc!r}. {hint.capitalize()}, "
-        f"or point {DATABASE_URL_ENV} at another database."
+        f"Cannot reach the database {where}: {type(exc).__name__}: {detail}. "
+        f"{hint[0].upper()}{hint[1:]}, or point {DATABASE_URL_ENV} at another database."
     )
 
 

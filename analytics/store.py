@@ -156,8 +156,9 @@ class ConversationStore:
         """The user if the password is right, else None."""
         with self._engine.connect() as conn:
             row = conn.execute(
-                select(User.id, User.username, User.role, User.created_at, User.password_hash)
-                .where(User.username == username.strip())
+                select(
+                    User.id, User.username, User.role, User.created_at, User.password_hash
+                ).where(User.username == username.strip())
             ).one_or_none()
         try:
             secret = _password_bytes(password)

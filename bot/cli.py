@@ -7,7 +7,6 @@ import logging
 import os
 import sys
 import time
-from pathlib import Path
 
 import click
 
@@ -68,9 +67,10 @@ def train(config: Config, retrain_sentiment: bool, no_progress: bool) -> None:
     Models are written to CAREBOT_MODELS_DIR (default ./models). The recommender learns
     from the orders in the database; an empty database is seeded with the demo shop first.
     """
+    from nlp.train import train as train_nlu
+
     from actions.recommender import train_recommender
     from analytics.db import make_engine, migrate
-    from nlp.train import train as train_nlu
 
     started = time.perf_counter()
     report = train_nlu(config.nlu_path, config.models_dir, retrain_sentiment=retrain_sentiment,
@@ -149,6 +149,31 @@ async def _chat(config: Config, conversation_id: str) -> None:
                     click.echo(f"      * {product['name']} (${product['price']})")
     finally:
         await runner.cleanup()
+
+
+@main.group()
+def users() -> None:
+    """Manage the people who log into the agent console and the analytics dashboard."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["agent", "analyst", "admin"]), required=True,
+              help="agent: console; analyst: dashboard and reports; admin: both.")
+@click.password_option(envvar="CAREBOT_PASSWORD",
+                       help="Password (asked for when not given; or set CAREBOT_PASSWORD).")
+@click.pass_obj
+def users_add(config: Config, name: str, role: str, password: str) -> None:
+    """Add a user NAME with a role; the password is stored as a bcrypt hash."""
+    from analytics.db import make_engine, migrate
+    from analytics.store import ConversationStore, UserExistsError
+
+    migrate(config.database_url)
+    try:
+        user = ConversationStore(make_engine(config.database_url)).add_user(name, password, role)
+    except (UserExistsError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Added {user.role} '{user.username}' (id {user.id}).")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from actions.shop import ShopRepository, use_shop
 from analytics.db import make_engine, migrate
 from analytics.store import ConversationStore
 from analytics.writer import ConversationLog
+from bot.auth import SIGNER, SessionSigner, login_handler, logout, whoami
 from bot.config import Config
 from bot.conversation import ConversationNotFound, ConversationService
 from bot.domain import load_bot
@@ -31,6 +32,8 @@ CONFIG = web.AppKey("config", Config)
 SERVICE = web.AppKey("conversations", ConversationService)
 NLU = web.AppKey("nlu", NLUService)
 SOCKETS = web.AppKey("sockets", dict)  # conversation id -> set of customer WebSockets
+STORE = web.AppKey("store", ConversationStore)
+DB = web.AppKey("db", object)  # the SQLAlchemy Engine
 _CONVERSATION_ID = re.compile(r"^[\w.:@+-]{1,128}$")
 
 
@@ -65,6 +68,8 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     service = ConversationService(dialogue, nlu, store, log, lookup_customer=shop.customer_summary)
     app[NLU] = nlu
     app[SERVICE] = service
+    app[STORE] = store
+    app[DB] = engine
     app[SOCKETS] = {}
     logger.info("Carebot ready: database %s", engine.url.render_as_string(hide_password=True))
     yield
@@ -196,6 +201,7 @@ def _history(service: ConversationService, conversation_id: str) -> list[dict]:
 def create_app(config: Config) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=config.max_body_bytes)
     app[CONFIG] = config
+    app[SIGNER] = SessionSigner(config.session_secret)
     app.cleanup_ctx.append(_runtime)
     app.router.add_get("/", index)
     app.router.add_get("/health", health)
@@ -203,5 +209,9 @@ def create_app(config: Config) -> web.Application:
     app.router.add_post("/webhooks/rest/webhook", rest_webhook)
     app.router.add_post("/model/parse", model_parse)
     app.router.add_get("/conversations/{conversation_id}/tracker", tracker)
+    app.router.add_post("/auth/login", login_handler(
+        lambda username, password: app[STORE].verify_user(username, password)))
+    app.router.add_post("/auth/logout", logout)
+    app.router.add_get("/auth/me", whoami)
     app.router.add_static("/static/", STATIC_DIR)
     return app

@@ -1,0 +1,66 @@
+"""The Alembic migrations build exactly the schema that analytics/models.py declares."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from analytics.db import (
+    BadDatabaseUrl,
+    DatabaseUnavailable,
+    default_database_url,
+    make_engine,
+    migrate,
+)
+from analytics.models import Base
+
+
+def test_migrated_database_matches_the_models(engine):
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+
+
+def test_migrating_twice_changes_nothing(migrated_url, engine):
+    migrate(migrated_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+    assert set(inspect(engine).get_table_names()) >= set(Base.metadata.tables)
+
+
+def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(sqlite_url):
+    engine = make_engine(sqlite_url, busy_timeout=2.5)
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 2500
+    finally:
+        engine.dispose()
+
+
+def test_default_url_comes_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("CAREBOT_DATABASE_URL", "postgresql://carebot@db/carebot")
+    assert default_database_url() == "postgresql://carebot@db/carebot"
+    monkeypatch.delenv("CAREBOT_DATABASE_URL")
+    monkeypatch.chdir(tmp_path)
+    assert default_database_url() == f"sqlite:///{tmp_path / 'carebot.db'}"
+
+
+def test_unreachable_sqlite_database_says_which_directory_to_create(tmp_path):
+    url = f"sqlite:///{tmp_path / 'missing' / 'carebot.db'}"
+    with pytest.raises(DatabaseUnavailable, match="missing does not exist; create it"):
+        migrate(url)
+
+
+def test_unreachable_postgres_says_what_to_check():
+    # Port 9 (discard) has no PostgreSQL behind it.
+    with pytest.raises(DatabaseUnavailable, match="check that PostgreSQL is running"):
+        migrate("postgresql+psycopg2://postgres@127.0.0.1:9/carebot")
+
+
+def test_unsupported_database_url_is_refused_with_examples():
+    with pytest.raises(BadDatabaseUrl, match="sqlite:///path/to/carebot.db"):
+        make_engine("mysql://root@localhost/carebot")
