@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 CAREBOT := $(VENV)/bin/carebot
+HOST   ?= 127.0.0.1
+PORT   ?= 8080
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
@@ -27,7 +29,7 @@ models: models/.trained
 
 run: models
 	$(CAREBOT) demo-data
-	$(CAREBOT) serve --host 127.0.0.1 --port 8080
+	$(CAREBOT) serve --host $(HOST) --port $(PORT)
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)

@@ -49,6 +49,9 @@ def parse_database_url(url: str) -> URL:
             f"Carebot stores data in SQLite or PostgreSQL, not {parsed.get_backend_name()!r}; "
             f"{_URL_HELP}."
         )
+    if parsed.drivername == "postgresql":
+        # SQLAlchemy 2.1 defaults to psycopg 3; Carebot ships with psycopg2.
+        parsed = parsed.set(drivername="postgresql+psycopg2")
     return parsed
 
 
@@ -67,8 +70,11 @@ def make_engine(url: str, *, busy_timeout: float = 10.0, connect_timeout: int = 
                 pool_pre_ping=True,
                 connect_args={"connect_timeout": connect_timeout},
             )
-    except NoSuchModuleError as exc:
-        raise BadDatabaseUrl(f"No driver for {parsed.drivername!r}; {_URL_HELP}.") from exc
+    except (NoSuchModuleError, ImportError) as exc:
+        raise BadDatabaseUrl(
+            f"The database driver for {parsed.drivername!r} is not installed ({exc}); "
+            f"{_URL_HELP}."
+        ) from exc
     return engine
 
 

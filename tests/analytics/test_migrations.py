@@ -57,7 +57,7 @@ def test_unreachable_sqlite_database_says_which_directory_to_create(tmp_path):
 
 def test_unreachable_postgres_says_what_to_check():
     # Port 9 (discard) has no PostgreSQL behind it.
-    with pytest.raises(DatabaseUnavailable, match="check that PostgreSQL is running"):
+    with pytest.raises(DatabaseUnavailable, match="Check that PostgreSQL is running"):
         migrate("postgresql+psycopg2://postgres@127.0.0.1:9/carebot")
 
 
