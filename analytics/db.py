@@ -72,8 +72,7 @@ def make_engine(url: str, *, busy_timeout: float = 10.0, connect_timeout: int = 
             )
     except (NoSuchModuleError, ImportError) as exc:
         raise BadDatabaseUrl(
-            f"The database driver for {parsed.drivername!r} is not installed ({exc}); "
-            f"{_URL_HELP}."
+            f"The database driver for {parsed.drivername!r} is not installed ({exc}); {_URL_HELP}."
         ) from exc
     return engine
 

@@ -1,10 +1,12 @@
-"""Server configuration, read from the environment (CAREBOT_*) with overrides from the CLI."""
+"""Server configuration, read from the environment (CAREBOT_*) and an optional config.yml,
+with overrides from the CLI."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 
 def _default_db_url(project_dir: Path) -> str:
@@ -20,6 +22,58 @@ class EscalationPolicy:
     fallbacks_before_offer: int = 2  # misunderstandings in a row before offering a human
     escalate_complaints: bool = True
     vip_negative_turns: int = 1  # VIP customers are handed over sooner
+    # The agents' queue: urgency = priority + minutes waited / this + 1 for valuable customers.
+    wait_minutes_per_level: float = 5.0
+    valuable_customer_spend: float = 1000.0  # lifetime spend that makes a customer valuable
+
+    @classmethod
+    def from_mapping(cls, values: dict[str, Any], where: str) -> EscalationPolicy:
+        """A policy from settings such as config.yml's ``escalation:``; ValueError names bad ones."""
+        known = {f.name: f for f in fields(cls)}
+        chosen = {}
+        for key, value in values.items():
+            if key not in known:
+                raise ValueError(f"{where}: unknown escalation setting '{key}'; Carebot "
+                                 f"supports: {', '.join(sorted(known))}")
+            chosen[key] = _setting(value, type(known[key].default), f"{where}: escalation.{key}")
+        return cls(**chosen)
+
+
+def _setting(value: Any, kind: type, where: str) -> Any:
+    if kind is bool:
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            return text in ("1", "true", "yes", "on")
+    elif not isinstance(value, bool):
+        try:
+            return kind(value)
+        except (TypeError, ValueError):
+            pass
+    expected = {bool: "true or false", int: "a whole number"}.get(kind, "a number")
+    raise ValueError(f"{where} must be {expected}, not {value!r}")
+
+
+SETTINGS_KEYS = ("escalation", "allowed_origins")
+
+
+def read_settings_file(path: Path) -> dict[str, Any]:
+    """config.yml: ``escalation:`` (EscalationPolicy fields) and ``allowed_origins:``."""
+    if not path.is_file():
+        return {}
+    from nlp.yamlfile import read_yaml
+
+    doc = read_yaml(path)
+    data = doc.data or {}
+    doc.check_keys(data, SETTINGS_KEYS, where=path.name)
+    if "escalation" in data:
+        doc.check_keys(data["escalation"] or {}, [f.name for f in fields(EscalationPolicy)],
+                       "escalation", where="escalation")
+    origins = data.get("allowed_origins")
+    if origins is not None and not (isinstance(origins, list)
+                                    and all(isinstance(o, str) for o in origins)):
+        raise doc.error("allowed_origins must be a list of origins like "
+                        "https://shop.example.com, or [\"*\"] for any", "allowed_origins")
+    return data
 
 
 @dataclass(frozen=True)
@@ -36,6 +90,8 @@ class Config:
     session_secret: str = "change-me"
     spool_dir: Path | None = None
     escalation: EscalationPolicy = field(default_factory=EscalationPolicy)
+    # Pages that may open the widget's WebSocket, e.g. ("https://shop.example.com",); "*": any.
+    allowed_origins: tuple[str, ...] = ("*",)
 
     @property
     def domain_path(self) -> Path:
@@ -57,6 +113,12 @@ class Config:
         env = dict(os.environ if env is None else env)
         project_dir = Path(env.get("CAREBOT_PROJECT_DIR", Path.cwd())).resolve()
         models_dir = Path(env.get("CAREBOT_MODELS_DIR", project_dir / "models")).resolve()
+        settings_path = Path(env.get("CAREBOT_CONFIG", project_dir / "config.yml"))
+        settings = read_settings_file(settings_path)
+        escalation = {**(settings.get("escalation") or {}),
+                      **{k[len("CAREBOT_ESCALATION_"):].lower(): v for k, v in env.items()
+                         if k.startswith("CAREBOT_ESCALATION_")}}
+        origins = env.get("CAREBOT_ALLOWED_ORIGINS")
         return cls(
             project_dir=project_dir,
             database_url=env.get("CAREBOT_DATABASE_URL") or _default_db_url(project_dir),
@@ -67,4 +129,8 @@ class Config:
             widget_secret=env.get("CAREBOT_WIDGET_SECRET") or None,
             session_secret=env.get("CAREBOT_SESSION_SECRET", "change-me"),
             spool_dir=Path(env.get("CAREBOT_SPOOL_DIR", project_dir / ".carebot" / "spool")),
+            escalation=EscalationPolicy.from_mapping(
+                escalation, f"{settings_path.name} / CAREBOT_ESCALATION_*"),
+            allowed_origins=tuple(o.strip() for o in origins.split(",") if o.strip())
+            if origins else tuple(settings.get("allowed_origins") or ("*",)),
         )

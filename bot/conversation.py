@@ -7,12 +7,14 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 
 from analytics.records import ConversationRecord, EventRecord, MessageRecord, new_id
 from analytics.store import ConversationStore
 from analytics.writer import ConversationLog
 from bot.engine import DialogueEngine, Reply
+from bot.hub import Hub
 from bot.nlu_service import NLUService
 from bot.tracker import ConversationState
 from nlp.types import ParseResult
@@ -36,26 +38,33 @@ class ConversationService:
     """Owns conversation state in memory (backed by the store) and runs each turn."""
 
     def __init__(self, engine: DialogueEngine, nlu: NLUService, store: ConversationStore,
-                 log: ConversationLog, lookup_customer: Callable[[str], dict | None] | None = None):
+                 log: ConversationLog, lookup_customer: Callable[[str], dict | None] | None = None,
+                 hub: Hub | None = None):
         self.engine = engine
         self.nlu = nlu
         self.store = store
         self.log = log
         self.lookup_customer = lookup_customer
+        self.hub = hub or Hub()  # locks, and with Redis the state shared between processes
         self._states: OrderedDict[str, ConversationState] = OrderedDict()
-        self._locks: dict[str, asyncio.Lock] = {}
         self._listeners: list[Listener] = []
 
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
-    def lock(self, conversation_id: str) -> asyncio.Lock:
-        return self._locks.setdefault(conversation_id, asyncio.Lock())
+    def lock(self, conversation_id: str) -> AbstractAsyncContextManager[None]:
+        """Hold the conversation (across processes with Redis) while changing its state."""
+        return self.hub.lock(conversation_id)
 
     async def get_state(self, conversation_id: str, *, create: bool = False,
                         channel: str = "rest") -> ConversationState:
-        state = self._states.get(conversation_id)
-        if state is None:
+        # Another process may have moved a shared conversation on: never trust the cache then.
+        state = None if self.hub.shared else self._states.get(conversation_id)
+        shared = await self.hub.load_state(conversation_id) if state is None else None
+        if shared is not None:
+            state = ConversationState.from_dict(shared)
+            self._remember(state)
+        elif state is None:
             record = await asyncio.to_thread(self.store.load_conversation, conversation_id)
             if record is not None:
                 state = ConversationState.from_dict(record.tracker_state or {"id": conversation_id})
@@ -74,8 +83,7 @@ class ConversationService:
         self._states[state.id] = state
         self._states.move_to_end(state.id)
         while len(self._states) > MAX_CACHED_CONVERSATIONS:
-            old_id, _ = self._states.popitem(last=False)
-            self._locks.pop(old_id, None)
+            self._states.popitem(last=False)
 
     async def identify(self, state: ConversationState, customer_external_id: str | None) -> None:
         """Attach a verified customer to the conversation (only called after HMAC checks)."""
@@ -104,18 +112,23 @@ class ConversationService:
                 return []
             if message_id:
                 state.recent_message_ids = [*state.recent_message_ids[-49:], message_id]
+            if state.status == "resolved":
+                state.status = "bot"  # writing again after a resolution reopens it with the bot
             received = time.time()
             parse = await self.nlu.parse(text)
             reply = await self.engine.respond(state, parse.to_dict())
-            self._log_turn(state, parse, reply, received, message_id)
+            records = self._log_turn(state, parse, reply, received, message_id)
+            await self.hub.save_state(state.id, state.to_dict())
+            await self._notify(state.id, {"type": "turn", "status": state.status,
+                                          "intent": parse.intent.name, "records": records})
             if reply.escalation:
                 await self._open_escalation(state, reply)
             return reply.messages
 
     def _log_turn(self, state: ConversationState, parse: ParseResult, reply: Reply,
-                  received: float, message_id: str | None) -> None:
+                  received: float, message_id: str | None) -> list[MessageRecord]:
         self.save_state(state)
-        self.log.write(MessageRecord(
+        records = [MessageRecord(
             id=message_id or new_id(), conversation_id=state.id, sender="user",
             text=parse.redacted_text, intent=parse.intent.name,
             confidence=float(parse.intent.confidence),
@@ -123,18 +136,21 @@ class ConversationService:
             sentiment_label=parse.sentiment.label, sentiment_score=float(parse.sentiment.score),
             data={"pii": sorted({p.kind for p in parse.pii})} if parse.pii else {},
             created_at=_utc(received),
-        ))
+        )]
         now = time.time()
         for i, message in enumerate(reply.messages):
-            self.log.write(MessageRecord(
+            records.append(MessageRecord(
                 id=new_id(), conversation_id=state.id, sender="bot", text=message.get("text", ""),
                 intent=None, confidence=None, entities=[], sentiment_label=None,
                 sentiment_score=None, data={k: v for k, v in message.items() if k != "text"},
                 created_at=_utc(max(now, received) + i * 1e-6),
             ))
+        for record in records:
+            self.log.write(record)
         for action in reply.actions:
             self.log.write(EventRecord(id=new_id(), conversation_id=state.id, type="action",
                                        actor="bot", data={"name": action}, created_at=_utc(now)))
+        return records
 
     def save_state(self, state: ConversationState) -> None:
         self.log.write(ConversationRecord(
@@ -143,7 +159,21 @@ class ConversationService:
             last_active_at=_utc(state.last_active_at), turns=state.turns,
             fallback_count=state.fallback_count, escalated=state.escalated,
             assigned_agent_id=state.assigned_agent_id, tracker_state=state.to_dict(),
+            ended_at=_utc(state.ended_at) if state.ended_at else None,
+            csat_rating=state.csat_rating, csat_comment=state.csat_comment,
         ))
+
+    async def commit(self, state: ConversationState) -> None:
+        """Store a state changed outside a turn (a claim, a rating); call it under lock()."""
+        self.save_state(state)
+        await self.hub.save_state(state.id, state.to_dict())
+
+    async def _notify(self, conversation_id: str, event: dict) -> None:
+        for listener in self._listeners:
+            try:
+                await listener(conversation_id, event)
+            except Exception:  # the customer's turn must not fail because a console did
+                logger.exception("conversation listener failed on %s", event.get("type"))
 
     async def _open_escalation(self, state: ConversationState, reply: Reply) -> None:
         # The escalation row refers to the conversation row, which the writer may still hold.
@@ -156,6 +186,6 @@ class ConversationService:
                                    data={"escalation_id": escalation_id,
                                          "reason": reply.escalation.reason,
                                          "priority": reply.escalation.priority}))
-        for listener in self._listeners:
-            await listener(state.id, {"type": "escalation", "reason": reply.escalation.reason,
+        await self._notify(state.id, {"type": "escalation", "escalation_id": escalation_id,
+                                      "reason": reply.escalation.reason,
                                       "priority": reply.escalation.priority})

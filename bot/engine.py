@@ -76,8 +76,12 @@ class DialogueEngine:
         state.add_event({"event": "user", "text": parse.get("text"), "parse_data": parse})
         if state.status in ("escalated", "agent"):
             return reply  # a person holds (or is about to hold) the conversation: the bot is silent
-        self._fill_slots(state, parse)
+        filled = self._fill_slots(state, parse)
         intent = parse["intent"]["name"]
+        if state.active_form and state.requested_slot in filled:
+            # "A10023" alone is an answer to the form, whatever intent the classifier guessed
+            await self._run_form(state, reply, state.active_form)
+            return reply
 
         if self._is_clearly_angry(state, parse):
             await self._run(state, reply, "utter_complaint")
@@ -122,7 +126,8 @@ class DialogueEngine:
 
     # -- understanding ------------------------------------------------------------------
 
-    def _fill_slots(self, state: ConversationState, parse: dict) -> None:
+    def _fill_slots(self, state: ConversationState, parse: dict) -> set[str]:
+        filled = set()
         for entity in parse.get("entities", []):
             for slot in self.bot.slots.values():
                 if slot.entity != entity.get("entity"):
@@ -133,6 +138,8 @@ class DialogueEngine:
                     if slot.values and value not in slot.values:
                         continue
                 state.slots[slot.name] = value
+                filled.add(slot.name)
+        return filled
 
     def _is_clearly_angry(self, state: ConversationState, parse: dict) -> bool:
         scores = (parse.get("sentiment") or {}).get("scores") or {}
@@ -202,6 +209,8 @@ class DialogueEngine:
 
     async def _escalate(self, state: ConversationState, reply: Reply, reason: str) -> None:
         if state.status != "bot":
+            return
+        if reason == "complaint" and not self.policy.escalate_complaints:
             return
         self._deactivate(state)
         state.status = "escalated"

@@ -16,14 +16,17 @@ from actions.shop import ShopRepository, use_shop
 from analytics.db import make_engine, migrate
 from analytics.store import ConversationStore
 from analytics.writer import ConversationLog
+from bot.agent import customer_rating, setup_agent_console
 from bot.auth import SIGNER, SessionSigner, login_handler, logout, whoami
 from bot.config import Config
 from bot.conversation import ConversationNotFound, ConversationService
 from bot.domain import load_bot
 from bot.engine import DialogueEngine
 from bot.http_errors import BadRequest, error_middleware, read_json_object, require_text
+from bot.hub import make_hub
 from bot.identity import verified_customer_id
 from bot.nlu_service import NLUService
+from bot.origins import origin_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +68,16 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     recommender = await asyncio.to_thread(load_recommender, config.models_dir)
     dialogue = DialogueEngine(bot, config.escalation,
                               action_context=lambda: use_shop(shop, recommender))
-    service = ConversationService(dialogue, nlu, store, log, lookup_customer=shop.customer_summary)
+
+    def lookup_customer(external_id: str) -> dict | None:
+        info = shop.customer_by_external_id(external_id)
+        if info is None:
+            return None
+        return {"id": store.customer_id_for(external_id), "email": info.email, "vip": info.vip}
+
+    hub = await make_hub(config.redis_url)
+    service = ConversationService(dialogue, nlu, store, log, lookup_customer=lookup_customer,
+                                  hub=hub)
     app[NLU] = nlu
     app[SERVICE] = service
     app[STORE] = store
@@ -74,6 +86,7 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     logger.info("Carebot ready: database %s", engine.url.render_as_string(hide_password=True))
     yield
     await nlu.close()
+    await hub.close()
     if not await asyncio.to_thread(log.close, 30.0):
         logger.error("conversation log could not be written; unwritten records were spooled")
     engine.dispose()
@@ -126,6 +139,10 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     config = request.app[CONFIG]
     service = request.app[SERVICE]
     sockets = request.app[SOCKETS]
+    if not origin_allowed(request.headers.get("Origin"), config.allowed_origins):
+        raise web.HTTPForbidden(text=json.dumps({
+            "error": "this page's origin may not use the chat; add it to allowed_origins",
+            "status": 403}), content_type="application/json")
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=config.max_body_bytes)
     await ws.prepare(request)
     conversation_id: str | None = None
@@ -146,14 +163,24 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
             kind = data.get("type")
             if kind == "hello":
                 requested = data.get("conversation_id")
+                if conversation_id:
+                    _forget_socket(sockets, conversation_id, ws)
                 conversation_id = (requested if isinstance(requested, str)
                                    and _CONVERSATION_ID.match(requested) else uuid.uuid4().hex)
                 customer = verified_customer_id(data.get("customer_id"), data.get("signature"),
                                                 config.widget_secret)
-                sockets.setdefault(conversation_id, set()).add(ws)
-                history = await asyncio.to_thread(_history, service, conversation_id)
-                await ws.send_json({"type": "welcome", "conversation_id": conversation_id,
-                                    "verified": customer is not None, "history": history})
+                # Under the lock a turn still running (its socket may just have dropped) ends
+                # first, so its reply is in the history; live events follow the welcome.
+                async with service.lock(conversation_id):
+                    history = await asyncio.to_thread(_history, service, conversation_id)
+                    try:
+                        status = (await service.get_state(conversation_id)).status
+                    except ConversationNotFound:
+                        status = "bot"
+                    await ws.send_json({"type": "welcome", "conversation_id": conversation_id,
+                                        "verified": customer is not None, "status": status,
+                                        "history": history})
+                    sockets.setdefault(conversation_id, set()).add(ws)
             elif kind == "message":
                 if conversation_id is None:
                     await ws.send_json({"type": "error", "error": "say hello first"})
@@ -177,12 +204,22 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
                 for message in messages:
                     await ws.send_json({"type": "bot", **message})
                 await ws.send_json({"type": "typing", "on": False})
+            elif kind == "csat" and conversation_id:
+                await ws.send_json(await customer_rating(request.app, conversation_id, data))
             else:
                 await ws.send_json({"type": "error", "error": f"unknown message type {kind!r}"})
     finally:
         if conversation_id:
-            sockets.get(conversation_id, set()).discard(ws)
+            _forget_socket(sockets, conversation_id, ws)
     return ws
+
+
+def _forget_socket(sockets: dict, conversation_id: str, ws: web.WebSocketResponse) -> None:
+    open_sockets = sockets.get(conversation_id)
+    if open_sockets is not None:
+        open_sockets.discard(ws)
+        if not open_sockets:
+            del sockets[conversation_id]
 
 
 def _uuid_or_none(value: str | None) -> str | None:
@@ -194,7 +231,7 @@ def _uuid_or_none(value: str | None) -> str | None:
 
 def _history(service: ConversationService, conversation_id: str) -> list[dict]:
     service.log.flush(5.0)
-    return [{"sender": m.sender, "text": m.text, **((m.data or {}) if m.sender != "user" else {}),
+    return [{"id": m.id, "sender": m.sender, "text": m.text, **((m.data or {}) if m.sender != "user" else {}),
              "at": m.created_at.isoformat()} for m in service.store.messages(conversation_id)]
 
 
@@ -203,6 +240,7 @@ def create_app(config: Config) -> web.Application:
     app[CONFIG] = config
     app[SIGNER] = SessionSigner(config.session_secret)
     app.cleanup_ctx.append(_runtime)
+    setup_agent_console(app, config, service=SERVICE, db=DB, sockets=SOCKETS)
     app.router.add_get("/", index)
     app.router.add_get("/health", health)
     app.router.add_get("/ws", websocket)

@@ -32,6 +32,9 @@ class ConversationState:
     latest_action_name: str | None = None
     events: list[dict] = field(default_factory=list)
     recent_message_ids: list[str] = field(default_factory=list)  # client ids, to drop resends
+    ended_at: float | None = None  # when an agent resolved it
+    csat_rating: int | None = None  # 1-5, from the widget's prompt when the conversation ends
+    csat_comment: str | None = None
 
     def add_event(self, event: dict) -> None:
         event.setdefault("timestamp", time.time())

@@ -124,10 +124,21 @@ def export_onnx(models_dir: str | Path, quantize: bool = True) -> Path | None:
     names = ["input_ids", "attention_mask", "token_type_ids"]
     axes = {n: {0: "batch", 1: "seq"} for n in names}
     axes["last_hidden_state"] = {0: "batch", 1: "seq"}
+    class _Wrapped(torch.nn.Module):
+        # Keyword arguments: BertModel.forward's positional order differs across versions.
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.inner(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+
     try:
-        with torch.inference_mode():
+        with torch.no_grad():
             torch.onnx.export(
-                model,
+                _Wrapped(model),
                 (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]),
                 str(target),
                 input_names=names,

@@ -137,6 +137,15 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.fixture(scope="module")
+def module_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """The same shop, shared by a module whose tests only read it."""
+    engine = create_engine(f"sqlite:///{tmp_path_factory.mktemp('shop') / 'shop.db'}")
+    _fill(engine)
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture
 def repository(engine: Engine) -> ShopRepository:
     return ShopRepository(engine, clock=lambda: NOW)
@@ -149,8 +158,13 @@ def recommender(repository: ShopRepository) -> Recommender:
 
 @pytest.fixture(scope="session")
 def executor() -> ActionExecutor:
+    # Under pytest, tests/ is on sys.path and tests/actions/ can shadow the `actions` package
+    # as a namespace package, so register the module object rather than the name.
+    # test_action_server covers registering by name, as `python -m rasa_sdk` does.
+    import actions.actions
+
     executor = ActionExecutor()
-    executor.register_package("actions")
+    executor.register_package(actions.actions)
     return executor
 
 
@@ -217,7 +231,7 @@ def now() -> datetime:
     return NOW
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_call() -> Callable[..., dict[str, Any]]:
     return action_call
 

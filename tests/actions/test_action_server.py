@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,41 +34,46 @@ def _post(url: str, payload: dict) -> dict:
         return json.load(response)
 
 
-@pytest.fixture
-def action_server(engine, tmp_path: Path) -> Iterator[str]:
-    models = tmp_path / "models"
-    train_recommender(engine, models, progress=False)
+@pytest.fixture(scope="module")
+def action_server(module_engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    workdir = tmp_path_factory.mktemp("action-server")
+    train_recommender(module_engine, workdir / "models", progress=False)
     port = _free_port()
     env = {
         **os.environ,
-        "CAREBOT_DATABASE_URL": str(engine.url),
-        "CAREBOT_MODELS_DIR": str(models),
+        "PYTHONPATH": str(REPO),
+        "CAREBOT_DATABASE_URL": str(module_engine.url),
+        "CAREBOT_MODELS_DIR": str(workdir / "models"),
     }
-    log = (tmp_path / "action-server.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "-p", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    log_path = workdir / "action-server.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "-p", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while True:
             try:
-                urllib.request.urlopen(f"{url}/health", timeout=2).close()
+                urllib.request.urlopen(f"{url}/health", timeout=5).close()
                 break
-            except (urllib.error.URLError, ConnectionError):
+            except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    pytest.fail((tmp_path / "action-server.log").read_text())
-                time.sleep(0.2)
+                    pytest.fail(f"action server did not start:\n{log_path.read_text()}")
+                time.sleep(0.3)
         yield url
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
+        # Sanic shuts down on Ctrl-C; it ignores SIGTERM for a long while.
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 def test_rasas_action_server_answers_order_status_from_the_configured_database(

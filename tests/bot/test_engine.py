@@ -96,3 +96,10 @@ def test_state_round_trips_through_a_dict(engine):
     say(engine, state, "order_status", entities=[("order_id", "A10001")])
     again = ConversationState.from_dict(state.to_dict())
     assert again == state
+
+
+def test_a_bare_slot_value_answers_the_form_even_when_the_intent_is_unclear(engine):
+    state = ConversationState(id="e10")
+    say(engine, state, "order_status")
+    reply = say(engine, state, "nlu_fallback", 0.2, entities=[("order_id", "A10001")])
+    assert reply.actions == ["utter_ask_email"]

@@ -1,0 +1,409 @@
+/* Carebot chat widget. Add to any page:
+ *
+ *   <script src="https://bot.example.com/static/widget.js" async
+ *           data-server="https://bot.example.com"
+ *           data-customer-id="C1001" data-customer-signature="<HMAC-SHA256 hex>"
+ *           data-title="Chat with Demo Shop"></script>
+ *
+ * data-server defaults to where the script came from; the customer id is only trusted when
+ * the signature (computed by the shop's backend with the shared widget secret) matches.
+ * Everything a customer, the bot or an agent wrote is put in the page with textContent.
+ */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script || window.__carebotWidget) return;
+  window.__carebotWidget = true;
+  var data = script.dataset;
+  var server = (data.server || new URL(script.src, location.href).origin).replace(/\/+$/, "");
+  var customerId = data.customerId || null;
+  var signature = data.customerSignature || null;
+  var title = data.title || "Chat with us";
+  var storeKey = "carebot:" + server + ":" + (customerId || "visitor") + ":";
+  var MAX_CHARS = 2000;
+
+  // -- storage: the conversation and anything not yet confirmed survive reloads -------------
+  function load(key, fallback) {
+    try { var v = localStorage.getItem(storeKey + key); return v === null ? fallback : JSON.parse(v); }
+    catch (e) { return fallback; }
+  }
+  function save(key, value) {
+    try { localStorage.setItem(storeKey + key, JSON.stringify(value)); } catch (e) { /* private mode */ }
+  }
+  var conversationId = load("conversation", null);
+  var outbox = load("outbox", []);  // [{id, text, shown}] sent but not acknowledged
+  var pendingRating = null;
+
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var b = new Uint8Array(16); crypto.getRandomValues(b);
+    b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+
+  // -- DOM (in a shadow root, so the shop's CSS and ours never mix) -------------------------
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+  var host = el("div");
+  host.id = "carebot-widget";
+  host.style.display = "none";
+  var root = host.attachShadow ? host.attachShadow({mode: "open"}) : host;
+  var css = el("link");
+  css.rel = "stylesheet";
+  css.href = server + "/static/widget.css";
+  var shown = function () { host.style.display = ""; };
+  css.onload = shown; css.onerror = shown; setTimeout(shown, 3000);
+  root.appendChild(css);
+
+  var wrap = el("div", "cb-root");
+  var bubble = el("button", "cb-bubble");
+  bubble.type = "button";
+  bubble.setAttribute("aria-label", "Open chat");
+  bubble.setAttribute("aria-expanded", "false");
+  bubble.setAttribute("aria-controls", "cb-panel");
+  bubble.appendChild(el("span", "cb-bubble-icon", "\uD83D\uDCAC"));
+  var badge = el("span", "cb-badge");
+  badge.hidden = true;
+  bubble.appendChild(badge);
+
+  var panel = el("section", "cb-panel");
+  panel.id = "cb-panel";
+  panel.hidden = true;
+  panel.setAttribute("role", "dialog");
+  panel.setAttribute("aria-label", title);
+  var header = el("header", "cb-header");
+  var heading = el("div", "cb-heading");
+  heading.appendChild(el("span", "cb-title", title));
+  var statusLine = el("span", "cb-status", "Carebot, our assistant");
+  heading.appendChild(statusLine);
+  header.appendChild(heading);
+  var closeBtn = el("button", "cb-close", "\u00D7");
+  closeBtn.type = "button";
+  closeBtn.setAttribute("aria-label", "Close chat");
+  header.appendChild(closeBtn);
+  var connLine = el("div", "cb-conn");
+  connLine.setAttribute("role", "status");
+  var log = el("div", "cb-log");
+  log.setAttribute("role", "log");
+  log.setAttribute("aria-live", "polite");
+  log.setAttribute("aria-label", "Conversation");
+  log.tabIndex = 0;
+  var typing = el("div", "cb-typing");
+  typing.setAttribute("aria-live", "polite");
+  var quick = el("div", "cb-quick");
+  quick.setAttribute("role", "group");
+  quick.setAttribute("aria-label", "Suggested replies");
+  var form = el("form", "cb-form");
+  var label = el("label", "cb-sr", "Message");
+  label.htmlFor = "cb-input";
+  var input = el("textarea", "cb-input");
+  input.id = "cb-input";
+  input.rows = 1;
+  input.maxLength = MAX_CHARS;
+  input.placeholder = "Type a message\u2026";
+  input.setAttribute("autocomplete", "off");
+  var sendBtn = el("button", "cb-send", "Send");
+  sendBtn.type = "submit";
+  form.appendChild(label); form.appendChild(input); form.appendChild(sendBtn);
+  panel.appendChild(header); panel.appendChild(connLine); panel.appendChild(log);
+  panel.appendChild(typing); panel.appendChild(quick); panel.appendChild(form);
+  wrap.appendChild(panel); wrap.appendChild(bubble);
+  root.appendChild(wrap);
+
+  function mount() { document.body.appendChild(host); }
+  if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+
+  // -- open / close, keyboard ----------------------------------------------------------------
+  var unread = 0;
+  function setOpen(open, quiet) {
+    panel.hidden = !open;
+    wrap.classList.toggle("cb-open", open);
+    bubble.setAttribute("aria-expanded", String(open));
+    bubble.setAttribute("aria-label", open ? "Close chat" : "Open chat");
+    save("open", open);
+    if (open) { unread = 0; badge.hidden = true; if (!quiet) input.focus(); scrollDown(); }
+  }
+  bubble.addEventListener("click", function () { setOpen(panel.hidden); });
+  closeBtn.addEventListener("click", function () { setOpen(false); bubble.focus(); });
+  panel.addEventListener("keydown", function (e) {
+    if (e.key === "Escape") { setOpen(false); bubble.focus(); }
+  });
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); submit(); }
+  });
+  form.addEventListener("submit", function (e) { e.preventDefault(); submit(); });
+
+  // -- rendering -------------------------------------------------------------------------------
+  var seen = {};  // message ids on screen: a message delivered twice is shown once
+  var agentName = null;
+  var mode = "bot";  // bot | escalated | agent | resolved
+
+  function scrollDown() { log.scrollTop = log.scrollHeight; }
+  function noteUnread() {
+    if (panel.hidden) { unread += 1; badge.textContent = String(unread); badge.hidden = false; }
+  }
+  function row(cls) {
+    var r = el("div", "cb-row " + cls);
+    log.appendChild(r);
+    return r;
+  }
+  function addUser(text, id, pending) {
+    var r = row("cb-user");
+    var b = el("div", "cb-msg", text);
+    r.appendChild(b);
+    if (id) { r.dataset.id = id; seen[id] = true; }
+    if (pending) { r.classList.add("cb-pending"); r.appendChild(el("div", "cb-meta", "Sending\u2026")); }
+    scrollDown();
+    return r;
+  }
+  function safeUrl(url) {
+    try { var u = new URL(String(url), location.href); return /^https?:$/.test(u.protocol) ? u.href : null; }
+    catch (e) { return null; }
+  }
+  function productCards(products) {
+    var list = el("ul", "cb-cards");
+    list.setAttribute("aria-label", "Recommended products");
+    products.forEach(function (p) {
+      var card = el("li", "cb-card");
+      var img = el("div", "cb-card-img");
+      var src = p.image ? safeUrl(p.image) : null;
+      if (src) { var i = el("img"); i.alt = ""; i.src = src; img.appendChild(i); }
+      else { img.textContent = (p.category || p.name || "?").charAt(0).toUpperCase(); img.setAttribute("aria-hidden", "true"); }
+      card.appendChild(img);
+      card.appendChild(el("div", "cb-card-name", p.name));
+      var price = Number(p.price);
+      card.appendChild(el("div", "cb-card-price", isFinite(price) ? "$" + price.toFixed(2) : String(p.price || "")));
+      var href = p.url ? safeUrl(p.url) : null;
+      if (href) {
+        var a = el("a", "cb-card-link", "View");
+        a.href = href; a.target = "_blank"; a.rel = "noopener noreferrer";
+        a.setAttribute("aria-label", "View " + (p.name || "product"));
+        card.appendChild(a);
+      }
+      list.appendChild(card);
+    });
+    return list;
+  }
+  function addBot(m, live) {
+    if (m.id && seen[m.id]) return;
+    if (m.id) seen[m.id] = true;
+    var r = row("cb-bot");
+    if (m.text) r.appendChild(el("div", "cb-msg", m.text));
+    var custom = m.custom || {};
+    if (custom.products && custom.products.length) r.appendChild(productCards(custom.products));
+    if (m.image && safeUrl(m.image)) {
+      var img = el("img", "cb-image"); img.alt = ""; img.src = safeUrl(m.image); r.appendChild(img);
+    }
+    showQuickReplies(m.buttons || []);
+    if (live) noteUnread();
+    scrollDown();
+  }
+  function addAgent(m, live) {
+    if (m.id && seen[m.id]) return;
+    if (m.id) seen[m.id] = true;
+    var r = row("cb-agent");
+    r.appendChild(el("div", "cb-who", (m.agent || "Support") + " \u00B7 support team"));
+    r.appendChild(el("div", "cb-msg", m.text));
+    showQuickReplies([]);
+    if (live) noteUnread();
+    scrollDown();
+  }
+  function addNotice(text) {
+    var r = row("cb-notice");
+    r.appendChild(el("div", "cb-notice-text", text));
+    scrollDown();
+  }
+  function showQuickReplies(buttons) {
+    quick.textContent = "";
+    buttons.forEach(function (b) {
+      if (!b || typeof b.payload !== "string") return;
+      var btn = el("button", "cb-quick-btn", b.title || b.payload);
+      btn.type = "button";
+      btn.addEventListener("click", function () { send(b.payload, b.title || b.payload); });
+      quick.appendChild(btn);
+    });
+  }
+  function setMode(next, name) {
+    mode = next;
+    if (name) agentName = name;
+    if (mode === "agent") statusLine.textContent = "You're chatting with " + (agentName || "our support team");
+    else if (mode === "escalated") statusLine.textContent = "Waiting for a person from our team\u2026";
+    else statusLine.textContent = "Carebot, our assistant";
+  }
+
+  // -- satisfaction prompt -------------------------------------------------------------------
+  var WORDS = ["", "very poor", "poor", "okay", "good", "excellent"];
+  function showRatingPrompt() {
+    if (log.querySelector(".cb-csat")) return;
+    var box = row("cb-csat");
+    box.setAttribute("role", "group");
+    box.setAttribute("aria-label", "Rate this conversation");
+    box.appendChild(el("p", "cb-csat-q", "How would you rate this conversation?"));
+    var scale = el("div", "cb-csat-scale");
+    var chosen = 0;
+    var buttons = [];
+    for (var n = 1; n <= 5; n++) {
+      (function (value) {
+        var b = el("button", "cb-csat-n", String(value));
+        b.type = "button";
+        b.setAttribute("aria-pressed", "false");
+        b.setAttribute("aria-label", value + " of 5, " + WORDS[value]);
+        b.addEventListener("click", function () {
+          chosen = value;
+          buttons.forEach(function (x, i) { x.setAttribute("aria-pressed", String(i + 1 === value)); });
+          submitBtn.disabled = false;
+        });
+        buttons.push(b); scale.appendChild(b);
+      })(n);
+    }
+    box.appendChild(scale);
+    var commentLabel = el("label", "cb-csat-label", "Anything to add? (optional)");
+    var comment = el("textarea", "cb-csat-comment");
+    comment.maxLength = 2000; comment.rows = 2; comment.id = "cb-csat-comment";
+    commentLabel.htmlFor = comment.id;
+    box.appendChild(commentLabel); box.appendChild(comment);
+    var submitBtn = el("button", "cb-csat-send", "Send rating");
+    submitBtn.type = "button"; submitBtn.disabled = true;
+    submitBtn.addEventListener("click", function () {
+      if (!chosen) return;
+      pendingRating = {type: "csat", rating: chosen, comment: comment.value.trim() || null};
+      save("rated:" + conversationId, true);
+      submitBtn.disabled = true;
+      flushRating();
+    });
+    box.appendChild(submitBtn);
+    scrollDown();
+  }
+  function flushRating() {
+    if (pendingRating && ready()) ws.send(JSON.stringify(pendingRating));
+  }
+  function thankForRating() {
+    pendingRating = null;
+    var box = log.querySelector(".cb-csat");
+    if (box) { box.textContent = ""; box.appendChild(el("p", "cb-csat-thanks", "Thank you for your feedback!")); }
+  }
+
+  // -- sending: every message waits in the outbox until the server acknowledges it -----------
+  function submit() {
+    var text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    send(text.slice(0, MAX_CHARS), null);
+  }
+  function send(text, label) {
+    var item = {id: uuid(), text: text, shown: label || text};
+    outbox.push(item); save("outbox", outbox);
+    addUser(item.shown, item.id, true);
+    showQuickReplies([]);
+    if (ready()) transmit(item);
+  }
+  function transmit(item) {
+    ws.send(JSON.stringify({type: "message", text: item.text, id: item.id}));
+  }
+  function confirm(id) {
+    outbox = outbox.filter(function (m) { return m.id !== id; });
+    save("outbox", outbox);
+    var r = log.querySelector('.cb-user[data-id="' + id + '"]');
+    if (r) { r.classList.remove("cb-pending"); var meta = r.querySelector(".cb-meta"); if (meta) meta.remove(); }
+  }
+
+  // -- the connection ----------------------------------------------------------------------------
+  var ws = null, welcomed = false, attempt = 0, retryTimer = null;
+  function ready() { return ws && ws.readyState === 1 && welcomed; }
+  function connect() {
+    clearTimeout(retryTimer);
+    welcomed = false;
+    ws = new WebSocket(server.replace(/^http/, "ws") + "/ws");
+    ws.onopen = function () {
+      ws.send(JSON.stringify({type: "hello", conversation_id: conversationId,
+                              customer_id: customerId, signature: signature}));
+    };
+    ws.onmessage = function (ev) {
+      var m;
+      try { m = JSON.parse(ev.data); } catch (e) { return; }
+      handle(m);
+    };
+    ws.onclose = function () {
+      welcomed = false;
+      typing.textContent = "";
+      // Exponential backoff with jitter, so a restarted server is not stampeded.
+      var delay = Math.min(15000, 500 * Math.pow(2, attempt)) * (0.5 + Math.random() / 2);
+      attempt += 1;
+      connLine.textContent = "Connection lost \u2014 reconnecting\u2026";
+      wrap.classList.add("cb-offline");
+      retryTimer = setTimeout(connect, delay);
+    };
+  }
+  function welcome(m) {
+    conversationId = m.conversation_id;
+    save("conversation", conversationId);
+    attempt = 0;
+    connLine.textContent = "";
+    wrap.classList.remove("cb-offline");
+    log.textContent = "";
+    seen = {};
+    var payloadTitles = {};
+    var last = null;
+    (m.history || []).forEach(function (h) {
+      if (h.sender === "user") {
+        addUser(payloadTitles[h.text] || h.text, h.id, false);
+      } else if (h.sender === "agent") {
+        addAgent(h, false);
+      } else {
+        addBot(h, false);
+        payloadTitles = {};
+        (h.buttons || []).forEach(function (b) { payloadTitles[b.payload] = b.title; });
+      }
+      last = h;
+    });
+    if (!last || last.sender !== "bot") showQuickReplies([]);
+    setMode(m.status || "bot", lastAgent(m.history || []));
+    if (mode === "resolved" && !load("rated:" + conversationId, false)) showRatingPrompt();
+    // What the server already has is delivered; the rest goes again (it drops duplicates).
+    outbox = outbox.filter(function (o) { return !seen[o.id]; });
+    save("outbox", outbox);
+    welcomed = true;
+    outbox.forEach(function (o) { addUser(o.shown, o.id, true); transmit(o); });
+    flushRating();
+  }
+  function lastAgent(history) {
+    for (var i = history.length - 1; i >= 0; i--) if (history[i].sender === "agent") return history[i].agent;
+    return null;
+  }
+  function handle(m) {
+    switch (m.type) {
+      case "welcome": welcome(m); break;
+      case "ack": if (m.id) confirm(m.id); break;
+      case "typing":
+        if (m.who === "agent") typing.textContent = m.on ? (m.agent || "Support") + " is typing\u2026" : "";
+        else if (mode === "bot") typing.textContent = m.on ? "Carebot is typing\u2026" : "";
+        break;
+      case "bot": typing.textContent = ""; addBot(m, true); break;
+      case "agent": typing.textContent = ""; addAgent(m, true); break;
+      case "notice":
+        if (m.event === "agent_joined") setMode("agent", m.agent);
+        if (m.event === "agent_left") setMode("bot");
+        addNotice(m.text); noteUnread();
+        break;
+      case "ended":
+        typing.textContent = "";
+        if (m.by === "agent") setMode("resolved");
+        if (m.text) addNotice(m.text);
+        showRatingPrompt(); noteUnread();
+        break;
+      case "csat_thanks": thankForRating(); break;
+      case "error":
+        if (m.id) { confirm(m.id); }
+        addNotice(m.error || "Something went wrong.");
+        break;
+    }
+  }
+
+  setOpen(!!load("open", false) || data.open === "true", true);
+  connect();
+})();

