@@ -113,14 +113,20 @@ def _reason(cf: float, content: float) -> str:
 class Recommender(BaseEstimator):
     """Recommends products for a customer (or an anonymous visitor), optionally in a category.
 
-    n_neighbors: similar items kept per item; content_weight / popularity_weight: how much
-    text similarity and best-seller rank add to the collaborative score (scaled to 0..1).
+    n_neighbors: similar items kept per item. The score adds up, each scaled to 0..1:
+    cf_weight x bought-together, content_weight x text similarity to the customer's
+    purchases, popularity_weight x best-seller rank.
     """
 
     def __init__(
-        self, n_neighbors: int = 50, content_weight: float = 0.3, popularity_weight: float = 0.1
+        self,
+        n_neighbors: int = 50,
+        cf_weight: float = 1.0,
+        content_weight: float = 0.3,
+        popularity_weight: float = 0.1,
     ) -> None:
         self.n_neighbors = n_neighbors
+        self.cf_weight = cf_weight
         self.content_weight = content_weight
         self.popularity_weight = popularity_weight
 
@@ -202,9 +208,11 @@ class Recommender(BaseEstimator):
         row = self.customer_index_.get(customer_external_id or "")
         history = self.customer_items_[row] if row is not None else None
         if history is not None:
-            cf = _scaled((history @ self.item_similarity_).toarray().ravel())
-            content = _scaled((history @ self.content_similarity_).toarray().ravel())
-        score = cf + self.content_weight * content + self.popularity_weight * self.popularity_
+            cf = self.cf_weight * _scaled((history @ self.item_similarity_).toarray().ravel())
+            content = self.content_weight * _scaled(
+                (history @ self.content_similarity_).toarray().ravel()
+            )
+        score = cf + content + self.popularity_weight * self.popularity_
         allowed = np.ones(n, dtype=bool)
         if history is not None:
             allowed[history.indices] = False

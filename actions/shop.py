@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import Engine, create_engine, distinct, func, make_url, select, update
+from sqlalchemy import Engine, distinct, func, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 
 from analytics.models import Customer, Order, OrderItem, Product
@@ -413,10 +413,10 @@ def current_shop() -> Shop:
     with _fallback_lock:
         if _fallback_shop is None:
             from actions.recommender import load_recommender
+            from analytics.db import default_database_url, describe, make_engine
 
-            url = os.environ.get("CAREBOT_DATABASE_URL") or "sqlite:///carebot.db"
+            engine = make_engine(default_database_url())
             models_dir = Path(os.environ.get("CAREBOT_MODELS_DIR") or "models")
-            shown = make_url(url).render_as_string(hide_password=True)
-            logger.info("actions use database %s and models in %s", shown, models_dir)
-            _fallback_shop = Shop(ShopRepository(create_engine(url)), load_recommender(models_dir))
+            logger.info("actions use database %s and models in %s", describe(engine), models_dir)
+            _fallback_shop = Shop(ShopRepository(engine), load_recommender(models_dir))
         return _fallback_shop

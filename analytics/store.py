@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 import bcrypt
 from sqlalchemy import Engine, insert, select
@@ -51,8 +52,11 @@ class ConversationStore:
     def __init__(self, engine: Engine, *, bcrypt_rounds: int = 12) -> None:
         self._engine = engine
         self._bcrypt_rounds = bcrypt_rounds
-        # Comparing against a real hash keeps "no such user" as slow as "wrong password".
-        self._dummy_hash = bcrypt.hashpw(b"carebot", bcrypt.gensalt(bcrypt_rounds))
+
+    @cached_property
+    def _dummy_hash(self) -> bytes:
+        # Checking against a real hash keeps "no such user" as slow as "wrong password".
+        return bcrypt.hashpw(b"carebot", bcrypt.gensalt(self._bcrypt_rounds))
 
     # -- conversations -------------------------------------------------------------------
 

@@ -45,8 +45,9 @@ async def rest_conversation(session, url, rounds, pause, latencies):
     for _ in range(rounds):
         for text in SCRIPT:
             started = time.perf_counter()
-            async with session.post(f"{url}/webhooks/rest/webhook",
-                                    json={"sender": sender, "message": text}) as response:
+            async with session.post(
+                f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text}
+            ) as response:
                 await response.read()
                 if response.status != 200:
                     raise RuntimeError(f"HTTP {response.status}")
@@ -79,11 +80,14 @@ async def run(url: str, channel: str, conversations: int, rounds: int, rate: flo
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
         started = time.perf_counter()
-        await asyncio.gather(*(runner(session, url, rounds, pause, latencies)
-                               for _ in range(conversations)))
+        await asyncio.gather(
+            *(runner(session, url, rounds, pause, latencies) for _ in range(conversations))
+        )
         elapsed = time.perf_counter() - started
     return {
-        "channel": channel, "conversations": conversations, "messages": len(latencies),
+        "channel": channel,
+        "conversations": conversations,
+        "messages": len(latencies),
         "msg_per_s": len(latencies) / elapsed,
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": percentile(latencies, 99) * 1000,
@@ -92,10 +96,18 @@ async def run(url: str, channel: str, conversations: int, rounds: int, rate: flo
 
 def start_server(database_url: str, port: int) -> subprocess.Popen:
     env = dict(os.environ, CAREBOT_DATABASE_URL=database_url, CAREBOT_PROJECT_DIR=str(REPO))
-    subprocess.run([sys.executable, "-m", "bot.cli", "--log-level", "WARNING", "demo-data"],
-                   env=env, cwd=REPO, check=True, capture_output=True)
-    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "--log-level", "WARNING",
-                                "serve", "--port", str(port)], env=env, cwd=REPO)
+    subprocess.run(
+        [sys.executable, "-m", "bot.cli", "--log-level", "WARNING", "demo-data"],
+        env=env,
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "--log-level", "WARNING", "serve", "--port", str(port)],
+        env=env,
+        cwd=REPO,
+    )
     import urllib.request
 
     for _ in range(600):
@@ -112,9 +124,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", default="http://127.0.0.1:8080")
     parser.add_argument("--conversations", "-n", type=int, nargs="+", default=[1, 10, 100])
-    parser.add_argument("--rounds", type=int, default=2, help="times each conversation repeats the script")
-    parser.add_argument("--rate", type=float, default=None,
-                        help="offered load in messages/s across all conversations (default: as fast as replies come)")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="times each conversation repeats the script"
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="offered load in messages/s across all conversations (default: as fast as replies come)",
+    )
     parser.add_argument("--channels", nargs="+", default=["rest", "websocket"])
     parser.add_argument("--start", action="store_true", help="start a server for the run")
     parser.add_argument("--database-url", default=f"sqlite:///{REPO / 'bench.db'}")
@@ -132,8 +150,11 @@ def main() -> None:
                 if args.json:
                     print(json.dumps(result))
                 else:
-                    print(f"{channel:<10}{n:>5}{result['messages']:>10}{result['msg_per_s']:>9.1f}"
-                          f"{result['p50_ms']:>9.1f}{result['p99_ms']:>9.1f}", flush=True)
+                    print(
+                        f"{channel:<10}{n:>5}{result['messages']:>10}{result['msg_per_s']:>9.1f}"
+                        f"{result['p50_ms']:>9.1f}{result['p99_ms']:>9.1f}",
+                        flush=True,
+                    )
     finally:
         if process:
             process.terminate()

@@ -176,8 +176,6 @@ class ConversationService:
                 logger.exception("conversation listener failed on %s", event.get("type"))
 
     async def _open_escalation(self, state: ConversationState, reply: Reply) -> None:
-        # The escalation row refers to the conversation row, which the writer may still hold.
-        await asyncio.to_thread(self.log.flush, 10.0)
         escalation_id = await asyncio.to_thread(
             self.store.create_escalation, state.id, reply.escalation.reason,
             reply.escalation.priority)

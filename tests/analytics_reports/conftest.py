@@ -1,29 +1,76 @@
-"""Databases (SQLite and PostgreSQL) holding the known conversations of known_data.py."""
+"""Databases (SQLite and PostgreSQL) holding the known conversations of known_data.py.
+
+The known data is only read, so each test module builds it once per database.
+"""
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from known_data import load_known_data
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.exc import OperationalError
 
 from analytics.db import make_engine, migrate
 from analytics.facts import rebuild_facts
-from known_data import load_known_data
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "CAREBOT_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+)
+DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
-@pytest.fixture
-def empty_engine(database_url: str) -> Iterator[Engine]:
-    """A migrated, empty database, once on SQLite and once on PostgreSQL."""
-    migrate(database_url)
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
+@contextmanager
+def fresh_database(kind: str, directory: Path) -> Iterator[str]:
+    """A new, empty database of ``kind`` ("sqlite" or "postgres"), dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{directory / 'carebot.db'}"
+        return
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT",
+                          connect_args={"connect_timeout": 3})
+    name = f"carebot_test_{secrets.token_hex(6)}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        admin.dispose()
+        pytest.skip(f"PostgreSQL is not reachable ({exc.orig}); set CAREBOT_TEST_POSTGRES_URL")
+    try:
+        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(
+            hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
-@pytest.fixture
-def engine(empty_engine: Engine) -> Engine:
-    """The known conversations, with their rollups built."""
-    load_known_data(empty_engine)
-    rebuild_facts(empty_engine, progress=False)
-    return empty_engine
+@contextmanager
+def migrated_engine(kind: str, directory: Path) -> Iterator[Engine]:
+    with fresh_database(kind, directory) as url:
+        migrate(url)
+        engine = make_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def engine(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[Engine]:
+    """The known conversations with their rollups built (read-only: shared by the module)."""
+    with migrated_engine(request.param, tmp_path_factory.mktemp("known")) as engine:
+        load_known_data(engine)
+        rebuild_facts(engine, progress=False)
+        yield engine
+
+
+@pytest.fixture(params=DATABASES)
+def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated, empty database of its own, once on SQLite and once on PostgreSQL."""
+    with migrated_engine(request.param, tmp_path) as engine:
+        yield engine
