@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import ABCMeta, abstractmethod
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -20,42 +18,25 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.recommender import Recommendation, resolve_category
-from actions.shop import (
-    RETURN_WINDOW,
-    OrderDetails,
-    Requester,
-    Shop,
-    current_shop,
-    normalize_order_number,
+from actions.replies import (
+    ASK_EMAIL,
+    ASK_ORDER_NUMBER,
+    CANCEL_ORDER,
+    HUMAN_AGENT,
+    REFUND_STATUS,
+    START_RETURN,
+    UNAVAILABLE,
+    date,
+    money,
+    not_found,
+    refund,
+    status_text,
 )
+from actions.shop import RETURN_WINDOW, Requester, Shop, current_shop, normalize_order_number
 
 logger = logging.getLogger(__name__)
 
 RECOMMENDATION_COUNT = 3
-START_RETURN = {"title": "Start a return", "payload": "/return_item"}
-CANCEL_ORDER = {"title": "Cancel the order", "payload": "/cancel_order"}
-REFUND_STATUS = {"title": "Check my refund", "payload": "/refund_status"}
-HUMAN_AGENT = {"title": "Talk to a person", "payload": "/human_agent"}
-UNAVAILABLE = (
-    "Sorry, I can't reach our order system right now. Please try again in a few minutes, "
-    "or ask to talk to a person."
-)
-ASK_ORDER_NUMBER = (
-    "What's your order number? It's the letter A followed by 5 digits, for example A10023."
-)
-ASK_EMAIL = "To look up your order I need the email address you used for it. What is it?"
-
-
-def _date(moment: datetime | None) -> str:
-    return f"{moment.day} {moment:%B %Y}" if moment else "an unknown date"
-
-
-def _money(amount: Decimal | float) -> str:
-    return f"${amount:,.2f}"
-
-
-def _items(order: OrderDetails) -> str:
-    return ", ".join(f"{line.quantity} × {line.name}" for line in order.items) or "no items"
 
 
 def _requester(tracker: Tracker) -> Requester:
@@ -71,16 +52,6 @@ def _order_number(tracker: Tracker) -> str | None:
     if isinstance(value, list):  # several order_id entities in one message: take the last
         value = value[-1] if value else None
     return normalize_order_number(str(value)) if value else None
-
-
-def _not_found(requester: Requester, number: str) -> str:
-    # Same words whether the order does not exist or belongs to someone else: never confirm
-    # to a stranger that an order number is real.
-    owner = "your account" if requester.customer_id else f"the email {requester.email}"
-    return (
-        f"I couldn't find an order {number} for {owner}. Please check the number (the letter A "
-        "followed by 5 digits, like A10023) and the email address, and tell me again."
-    )
 
 
 class ShopAction(Action, metaclass=ABCMeta):
@@ -130,34 +101,6 @@ class OrderAction(ShopAction, metaclass=ABCMeta):
         return await self.answer_for(dispatcher, shop, number, requester)
 
 
-def _status_text(order: OrderDetails) -> str:
-    number = order.order_number
-    match order.status:
-        case "pending":
-            text = f"Order {number} was placed on {_date(order.created_at)} and is waiting to be processed."
-        case "processing":
-            text = (
-                f"Order {number} (placed {_date(order.created_at)}) is being prepared for shipping."
-            )
-        case "shipped":
-            text = f"Order {number} shipped on {_date(order.shipped_at)}"
-            if order.carrier and order.tracking_number:
-                text += f" with {order.carrier}, tracking number {order.tracking_number}."
-            elif order.carrier:
-                text += f" with {order.carrier}."
-            else:
-                text += "."
-        case "delivered":
-            text = f"Order {number} was delivered on {_date(order.delivered_at)}."
-        case "cancelled":
-            text = f"Order {number} was cancelled on {_date(order.cancelled_at)}."
-        case "returned":
-            text = f"Order {number} was returned; its refund is {order.refund_status}."
-        case other:
-            text = f"Order {number} is {other}."
-    return f"{text} Items: {_items(order)}. Total: {_money(order.total)}."
-
-
 class ActionOrderStatus(OrderAction):
     def name(self) -> str:
         return "action_order_status"
@@ -167,10 +110,10 @@ class ActionOrderStatus(OrderAction):
     ) -> list[dict[str, Any]]:
         order = await asyncio.to_thread(shop.repository.owned_order, number, requester)
         if order is None:
-            dispatcher.utter_message(text=_not_found(requester, number))
+            dispatcher.utter_message(text=not_found(requester, number))
             return [SlotSet("order_id", None)]
         buttons = [START_RETURN] if order.status == "delivered" else []
-        dispatcher.utter_message(text=_status_text(order), buttons=buttons)
+        dispatcher.utter_message(text=status_text(order), buttons=buttons)
         return [SlotSet("order_id", order.order_number)]
 
 
@@ -184,28 +127,28 @@ class ActionCancelOrder(OrderAction):
         outcome = await asyncio.to_thread(shop.repository.cancel_order, number, requester)
         order = outcome.order
         if order is None:
-            dispatcher.utter_message(text=_not_found(requester, number))
+            dispatcher.utter_message(text=not_found(requester, number))
             return [SlotSet("order_id", None)]
         days = RETURN_WINDOW.days
         if outcome.result == "cancelled":
             text = (
                 f"Done — order {number} is cancelled. Any payment taken "
-                f"({_money(order.total)}) goes back to your original payment method."
+                f"({money(order.total)}) goes back to your original payment method."
             )
             dispatcher.utter_message(text=text)
         elif outcome.result == "already_cancelled":
-            text = f"Order {number} is already cancelled (since {_date(order.cancelled_at)})."
+            text = f"Order {number} is already cancelled (since {date(order.cancelled_at)})."
             dispatcher.utter_message(text=text)
         elif order.status == "shipped":
             text = (
-                f"Order {number} already shipped on {_date(order.shipped_at)}, so it can't be "
+                f"Order {number} already shipped on {date(order.shipped_at)}, so it can't be "
                 f"cancelled any more. Once it arrives you can return it within {days} days "
                 "of delivery."
             )
             dispatcher.utter_message(text=text, buttons=[START_RETURN])
         elif order.status == "delivered":
             text = (
-                f"Order {number} was delivered on {_date(order.delivered_at)}, so it can't be "
+                f"Order {number} was delivered on {date(order.delivered_at)}, so it can't be "
                 f"cancelled — but you can return it within {days} days of delivery."
             )
             dispatcher.utter_message(text=text, buttons=[START_RETURN])
@@ -225,31 +168,31 @@ class ActionReturnItem(OrderAction):
         check = await asyncio.to_thread(shop.repository.return_eligibility, number, requester)
         order = check.order
         if order is None:
-            dispatcher.utter_message(text=_not_found(requester, number))
+            dispatcher.utter_message(text=not_found(requester, number))
             return [SlotSet("order_id", None)]
         days = RETURN_WINDOW.days
         buttons: list[dict[str, str]] = []
         match check.result:
             case "eligible":
                 text = (
-                    f"Good news: order {number} can be returned until {_date(check.deadline)}. "
+                    f"Good news: order {number} can be returned until {date(check.deadline)}. "
                     f"We'll email a prepaid return label to {order.customer.email}. Pack the "
                     "items in their original packaging, attach the label and drop the parcel "
                     f"at any {order.carrier or 'carrier'} point. Your refund of up to "
-                    f"{_money(order.total)} is issued within 5 business days of the parcel "
+                    f"{money(order.total)} is issued within 5 business days of the parcel "
                     "reaching us."
                 )
             case "window_closed":
                 text = (
-                    f"Order {number} was delivered on {_date(order.delivered_at)}, and returns "
+                    f"Order {number} was delivered on {date(order.delivered_at)}, and returns "
                     f"are accepted for {days} days, so the return window closed on "
-                    f"{_date(check.deadline)}. If something is wrong with the item, a person "
+                    f"{date(check.deadline)}. If something is wrong with the item, a person "
                     "from our team can look into it."
                 )
                 buttons = [HUMAN_AGENT]
             case "not_delivered" if order.status == "shipped":
                 text = (
-                    f"Order {number} is on its way (shipped {_date(order.shipped_at)}). Once "
+                    f"Order {number} is on its way (shipped {date(order.shipped_at)}). Once "
                     f"it's delivered you can return it within {days} days."
                 )
             case "not_delivered":
@@ -261,7 +204,7 @@ class ActionReturnItem(OrderAction):
             case "cancelled":
                 text = f"Order {number} was cancelled, so there is nothing to return."
             case _:
-                text = f"Order {number} has already been returned; its refund is {order.refund_status}."
+                text = f"Order {number} has already been returned; {refund(order)}."
                 buttons = [REFUND_STATUS]
         dispatcher.utter_message(text=text, buttons=buttons)
         return [SlotSet("order_id", order.order_number)]
@@ -276,9 +219,9 @@ class ActionRefundStatus(OrderAction):
     ) -> list[dict[str, Any]]:
         order = await asyncio.to_thread(shop.repository.owned_order, number, requester)
         if order is None:
-            dispatcher.utter_message(text=_not_found(requester, number))
+            dispatcher.utter_message(text=not_found(requester, number))
             return [SlotSet("order_id", None)]
-        amount = _money(order.total)
+        amount = money(order.total)
         buttons: list[dict[str, str]] = []
         match order.refund_status:
             case "requested":
@@ -334,11 +277,11 @@ class ActionCustomerProfile(ShopAction):
             f"Here's your account, {customer.name}:",
             f"Email: {customer.email}",
             f"Status: {membership}",
-            f"Orders: {profile.order_count}, worth {_money(profile.lifetime_value)} in total",
+            f"Orders: {profile.order_count}, worth {money(profile.lifetime_value)} in total",
         ]
         if profile.recent_orders:
             recent = "; ".join(
-                f"{o.order_number} ({o.status}, {_date(o.created_at)})"
+                f"{o.order_number} ({o.status}, {date(o.created_at)})"
                 for o in profile.recent_orders
             )
             lines.append(f"Recent orders: {recent}")
@@ -399,7 +342,7 @@ class ActionRecommendProducts(ShopAction):
             intro = f"Popular in {category} right now:"
         else:
             intro = "Some of our best sellers:"
-        lines = [intro] + [f"• {p.name} — {_money(p.price)}" for p in picks]
+        lines = [intro] + [f"• {p.name} — {money(p.price)}" for p in picks]
         products = [
             {
                 "sku": p.sku,

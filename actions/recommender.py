@@ -120,10 +120,10 @@ class Recommender(BaseEstimator):
 
     def __init__(
         self,
-        n_neighbors: int = 50,
+        n_neighbors: int = 100,
         cf_weight: float = 1.0,
         content_weight: float = 0.3,
-        popularity_weight: float = 0.1,
+        popularity_weight: float = 0.5,
     ) -> None:
         self.n_neighbors = n_neighbors
         self.cf_weight = cf_weight

@@ -215,6 +215,29 @@ def rebuild_facts(engine: Engine, *, progress: bool = True, batch: int = 2000) -
     return done
 
 
+def refresh_stale_facts(engine: Engine, *, progress: bool = True, batch: int = 2000) -> int:
+    """Build the rollups of conversations that have none or changed since (e.g. written
+    before this table existed); returns how many were refreshed."""
+    stale = (
+        select(C.c.id)
+        .select_from(C.outerjoin(F, F.c.conversation_id == C.c.id))
+        .where(F.c.conversation_id.is_(None) | (F.c.updated_at < C.c.last_active_at))
+        .order_by(C.c.id)
+    )
+    with engine.connect() as conn:
+        ids = list(conn.execute(stale).scalars())
+    with tqdm(total=len(ids), desc="conversation facts", unit="conv",
+              disable=not progress or not ids) as bar:
+        for start in range(0, len(ids), batch):
+            chunk = ids[start : start + batch]
+            with engine.begin() as conn:
+                refresh_facts(conn, chunk)
+            bar.update(len(chunk))
+    if ids:
+        logger.info("Refreshed the facts of %d conversations", len(ids))
+    return len(ids)
+
+
 def _id_batches(engine: Engine, batch: int) -> Iterator[list[str]]:
     last: str | None = None
     while True:

@@ -12,6 +12,7 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, case, func, literal_column, select
@@ -46,6 +47,7 @@ class ReportOptions:
     limit: int = 50  # rows of the list reports (voices, conversations)
     min_conversations: int = 5  # worst-intents: ignore intents rarer than this
     now: datetime | None = None  # the moment "in progress" is judged at; default: now
+    models_dir: Path | None = None  # fitted analytics models; default: $CAREBOT_MODELS_DIR
 
     def __post_init__(self) -> None:
         if self.period not in PERIODS:
@@ -502,6 +504,8 @@ REPORTS: dict[str, ReportSpec] = {
                    conversations),
         ReportSpec("customer-segments", "Model segments with sentiment and CSAT",
                    customer_segments),
+        ReportSpec("segment-profiles", "Segment profiles (segmentation model)",
+                   _model_report("analytics.segments", "profiles_report")),
         ReportSpec("satisfaction-drivers", "What drives CSAT (satisfaction model)",
                    _model_report("analytics.satisfaction", "drivers_report")),
         ReportSpec("journey", "Customer journey stages",

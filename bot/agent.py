@@ -51,6 +51,7 @@ class AgentConsole:
         self.customer_sockets = customer_sockets  # conversation id -> set of widget sockets
         self.agent_sockets: dict[web.WebSocketResponse, AuthUser] = {}
         self._refresh: asyncio.Task | None = None
+        self._stale = False
         self._ticker: asyncio.Task | None = None
         self._unsubscribe: list[Callable[[], None]] = []
 
@@ -84,18 +85,23 @@ class AgentConsole:
 
     def refresh_queue(self) -> None:
         """Send the queue to every console of this process soon (bursts coalesce)."""
-        if self.agent_sockets and (self._refresh is None or self._refresh.done()):
+        if not self.agent_sockets:
+            return
+        self._stale = True
+        if self._refresh is None or self._refresh.done():
             self._refresh = asyncio.create_task(self._send_queue())
 
     async def _send_queue(self) -> None:
-        await asyncio.sleep(QUEUE_DEBOUNCE_SECONDS)
-        try:
-            items = await self.desk.queue_items()
-        except Exception:  # the database blipped: the next change or tick tries again
-            logger.exception("could not read the agent queue")
-            return
-        for ws in list(self.agent_sockets):
-            await _send(ws, {"type": "queue", "items": items})
+        while self._stale:  # a change during the read below needs another read
+            await asyncio.sleep(QUEUE_DEBOUNCE_SECONDS)
+            self._stale = False
+            try:
+                items = await self.desk.queue_items()
+            except Exception:  # the database blipped: the next change or tick tries again
+                logger.exception("could not read the agent queue")
+                return
+            for ws in list(self.agent_sockets):
+                await _send(ws, {"type": "queue", "items": items})
 
     async def _tick(self) -> None:
         while True:
@@ -174,7 +180,7 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
     try:
         await ws.send_json({"type": "hello", "user": {"id": agent.id, "username": agent.username,
                                                       "role": agent.role}})
-        await ws.send_json({"type": "queue", "items": await console.desk.queue_items()})
+        console.refresh_queue()
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 continue

@@ -233,6 +233,8 @@ class DialogueEngine:
             result = await self.executor.run(call)
         if result is None:
             return
+        if not isinstance(result, dict):  # newer rasa-sdk returns a pydantic model
+            result = result.model_dump(by_alias=True)
         for event in result.get("events", []):
             state.add_event(dict(event))
             kind = event.get("event")

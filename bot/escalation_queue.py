@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import Engine, func, select, update
+from sqlalchemy.orm import aliased
 
 from analytics.models import Conversation, Customer, Escalation, Message, Order, User
 from analytics.records import utcnow
@@ -86,11 +87,13 @@ class EscalationQueue:
             .group_by(Order.customer_id)
             .subquery()
         )
+        latest = aliased(Message)
         last_user = (
-            select(Message.id)
-            .where(Message.conversation_id == Escalation.conversation_id, Message.sender == "user")
-            .order_by(Message.created_at.desc(), Message.id.desc())
+            select(latest.id)
+            .where(latest.conversation_id == Escalation.conversation_id, latest.sender == "user")
+            .order_by(latest.created_at.desc(), latest.id.desc())
             .limit(1)
+            .correlate(Escalation)
             .scalar_subquery()
         )
         query = (

@@ -237,6 +237,7 @@ class AgentDesk:
             elif event.get("status") == "bot" and event.get("intent") == "goodbye":
                 await self._tell_customer(conversation_id, {"type": "ended", "by": "bot"})
         elif kind == "escalation":
+            await self._tell_customer(conversation_id, {"type": "status", "status": "escalated"})
             await self.hub.publish(AGENTS_TOPIC, {"type": "queue_changed",
                                                   "conversation_id": conversation_id,
                                                   "reason": event.get("reason")})

@@ -114,6 +114,7 @@ class RedisHub(Hub):
         try:
             await self._redis.ping()
         except Exception as exc:
+            await self._redis.aclose()
             raise RuntimeError(
                 f"cannot reach Redis at {_hide_password(self.url)}: {exc}; start Redis or "
                 "unset CAREBOT_REDIS_URL to run a single process") from exc

@@ -34,7 +34,9 @@ class SentenceEncoder:
     """``encode(texts) -> (n, 384) float32`` unit vectors."""
 
     def __init__(
-        self, model_dir: str | Path | None = None, onnx_path: str | Path | None = None,
+        self,
+        model_dir: str | Path | None = None,
+        onnx_path: str | Path | None = None,
         max_length: int = 128,
     ) -> None:
         from transformers import AutoTokenizer
@@ -45,13 +47,9 @@ class SentenceEncoder:
         self._session = None
         self._model = None
         if onnx_path and Path(onnx_path).exists():
-            import onnxruntime as ort
+            from nlp.onnx_export import session
 
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = min(2, os.cpu_count() or 1)
-            self._session = ort.InferenceSession(
-                str(onnx_path), options, providers=["CPUExecutionProvider"]
-            )
+            self._session = session(onnx_path)
             self._inputs = {i.name for i in self._session.get_inputs()}
             self.backend = f"onnxruntime:{Path(onnx_path).name}"
         else:
@@ -111,54 +109,13 @@ class SentenceEncoder:
 
 
 def export_onnx(models_dir: str | Path, quantize: bool = True) -> Path | None:
-    """Export MiniLM to ONNX in ``models_dir`` (plus int8 when possible); None if it fails."""
-    import torch
+    """Export MiniLM to ONNX in ``models_dir`` (plus int8); None if export is unavailable."""
     from transformers import AutoModel, AutoTokenizer
+
+    from nlp.onnx_export import export
 
     models_dir = Path(models_dir)
     models_dir.mkdir(parents=True, exist_ok=True)
-    target = models_dir / ONNX_FILE
-    model = AutoModel.from_pretrained(minilm_path()).eval()
+    model = AutoModel.from_pretrained(minilm_path())
     tokenizer = AutoTokenizer.from_pretrained(minilm_path())
-    sample = tokenizer(["where is my order A10023"], return_tensors="pt")
-    names = ["input_ids", "attention_mask", "token_type_ids"]
-    axes = {n: {0: "batch", 1: "seq"} for n in names}
-    axes["last_hidden_state"] = {0: "batch", 1: "seq"}
-    class _Wrapped(torch.nn.Module):
-        # Keyword arguments: BertModel.forward's positional order differs across versions.
-        def __init__(self, inner):
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.inner(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state
-
-    try:
-        with torch.no_grad():
-            torch.onnx.export(
-                _Wrapped(model),
-                (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]),
-                str(target),
-                input_names=names,
-                output_names=["last_hidden_state"],
-                dynamic_axes=axes,
-                opset_version=17,
-                dynamo=False,
-            )
-    except Exception as exc:  # the exporter's optional deps vary between torch versions
-        logger.warning("ONNX export failed, the encoder will run in torch: %s", exc)
-        target.unlink(missing_ok=True)
-        return None
-    if not quantize:
-        return target
-    try:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        quantize_dynamic(str(target), str(models_dir / ONNX_INT8_FILE), weight_type=QuantType.QInt8)
-        return models_dir / ONNX_INT8_FILE
-    except Exception as exc:
-        logger.warning("int8 quantisation failed, using the fp32 ONNX model: %s", exc)
-        (models_dir / ONNX_INT8_FILE).unlink(missing_ok=True)
-        return target
+    return export(model, tokenizer, models_dir / ONNX_FILE, "last_hidden_state", quantize)

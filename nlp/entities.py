@@ -78,8 +78,14 @@ class EntityExtractor:
         for name, pattern in self._regexes:
             for m in pattern.finditer(text):
                 found.append(
-                    Entity(name, self._normalise(name, m.group(0)), m.start(), m.end(), 1.0,
-                           REGEX_EXTRACTOR)
+                    Entity(
+                        name,
+                        self._normalise(name, m.group(0)),
+                        m.start(),
+                        m.end(),
+                        1.0,
+                        REGEX_EXTRACTOR,
+                    )
                 )
         for name, pattern in self._lookups:
             for m in pattern.finditer(text):
@@ -125,8 +131,10 @@ def _without_overlaps(entities: list[Entity]) -> list[Entity]:
         clash = next((k for k in kept if e.start < k.end and k.start < e.end), None)
         if clash is None:
             kept.append(e)
-        elif clash.extractor == e.extractor and clash.entity == e.entity and (
-            e.end - e.start > clash.end - clash.start
+        elif (
+            clash.extractor == e.extractor
+            and clash.entity == e.entity
+            and (e.end - e.start > clash.end - clash.start)
         ):
             kept[kept.index(clash)] = e
     return sorted(kept, key=lambda e: (e.start, e.end))

@@ -60,7 +60,9 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
                     (
                         "char",
                         TfidfVectorizer(
-                            analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
+                            analyzer="char_wb",
+                            ngram_range=(2, 5),
+                            sublinear_tf=True,
                             min_df=2,
                         ),
                     ),
@@ -119,6 +121,8 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
     def load(cls, path: str | Path, encoder=None) -> IntentClassifier:
         model = joblib.load(path)
         if not isinstance(model, cls):
-            raise TypeError(f"{path} does not hold an IntentClassifier; retrain with `carebot train`")
+            raise TypeError(
+                f"{path} does not hold an IntentClassifier; retrain with `carebot train`"
+            )
         model.encoder = encoder
         return model

@@ -72,7 +72,9 @@ class NLU:
         )
         logger.info(
             "NLU loaded from %s in %.1f s (encoder: %s)",
-            models_dir, time.perf_counter() - started, encoder.backend,
+            models_dir,
+            time.perf_counter() - started,
+            encoder.backend,
         )
         return nlu
 
@@ -105,4 +107,3 @@ class NLU:
                 )
             )
         return results
-

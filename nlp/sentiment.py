@@ -46,50 +46,93 @@ def _torch():
     return torch
 
 
-class SentimentModel:
-    """Three-way sentiment (negative / neutral / positive) from a transformers classifier."""
+ONNX_FILE = "model.onnx"
 
-    def __init__(self, model, tokenizer, max_length: int = 64) -> None:
-        self.model = model.eval()
+
+class SentimentModel:
+    """Three-way sentiment (negative / neutral / positive) from a transformers classifier.
+
+    Served by ONNX Runtime when the directory holds ``model.int8.onnx`` / ``model.onnx``
+    (written by :func:`export_onnx`), otherwise by torch.
+    """
+
+    def __init__(
+        self, tokenizer, id2label: dict, model=None, session=None, max_length: int = 64
+    ) -> None:
         self.tokenizer = tokenizer
+        self.model = model.eval() if model is not None else None
+        self._session = session
         self.max_length = max_length
-        self._columns = _label_columns(model.config.id2label)
+        self._columns = _label_columns(id2label)
 
     @classmethod
-    def load(cls, model_dir: str | Path, max_length: int = 64) -> SentimentModel:
+    def load(cls, model_dir: str | Path, max_length: int = 64, onnx: bool = True) -> SentimentModel:
         """Load any transformers sequence-classification sentiment model directory."""
         model_dir = Path(model_dir)
         if not (model_dir / "config.json").exists():
             raise SentimentModelError(
                 f"no sentiment model in {model_dir}; run `carebot train` to build one"
             )
-        _torch()
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers import AutoConfig, AutoTokenizer
+
+        from nlp.onnx_export import int8_path, session
 
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        id2label = AutoConfig.from_pretrained(model_dir).id2label
+        for path in (int8_path(model_dir / ONNX_FILE), model_dir / ONNX_FILE):
+            if onnx and path.exists():
+                logger.info("sentiment model %s served by onnxruntime", path)
+                return cls(tokenizer, id2label, session=session(path), max_length=max_length)
+        _torch()
+        from transformers import AutoModelForSequenceClassification
+
         model = AutoModelForSequenceClassification.from_pretrained(model_dir)
-        return cls(model, tokenizer, max_length=max_length)
+        return cls(tokenizer, id2label, model=model, max_length=max_length)
 
     def predict_proba(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """Rows of [p(negative), p(neutral), p(positive)]."""
-        torch = _torch()
         out = np.zeros((len(texts), 3), dtype=np.float32)
         for i in range(0, len(texts), batch_size):
-            batch = self.tokenizer(
-                texts[i : i + batch_size],
-                padding=True,
-                truncation=True,
-                max_length=self.max_length,
-                return_tensors="pt",
-            )
-            with torch.inference_mode():
-                probs = torch.softmax(self.model(**batch).logits, dim=-1).numpy()
+            logits = self._logits(texts[i : i + batch_size])
+            logits = logits - logits.max(axis=1, keepdims=True)
+            probs = np.exp(logits)
+            probs /= probs.sum(axis=1, keepdims=True)
             for col, src in self._columns.items():
                 out[i : i + len(probs), col] = probs[:, src]
         return out
 
+    def _logits(self, texts: list[str]) -> np.ndarray:
+        kind = "np" if self._session is not None else "pt"
+        batch = self.tokenizer(
+            list(texts),
+            padding=True,
+            truncation=True,
+            max_length=self.max_length,
+            return_tensors=kind,
+        )
+        if self._session is not None:
+            names = {i.name for i in self._session.get_inputs()}
+            feeds = {k: v.astype(np.int64) for k, v in batch.items() if k in names}
+            return self._session.run(None, feeds)[0]
+        import torch
+
+        with torch.inference_mode():
+            return self.model(**batch).logits.float().numpy()
+
     def predict(self, texts: list[str], batch_size: int = 64) -> list[Sentiment]:
         return [to_sentiment(p) for p in self.predict_proba(texts, batch_size)]
+
+
+def export_onnx(model_dir: str | Path, quantize: bool = True) -> Path | None:
+    """Add an ONNX copy of the transformers sentiment model in ``model_dir``."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from nlp.onnx_export import export
+
+    model_dir = Path(model_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    return export(model, tokenizer, model_dir / ONNX_FILE, "logits", quantize)
 
 
 def to_sentiment(probs: np.ndarray) -> Sentiment:
@@ -147,7 +190,9 @@ def training_examples(
     reviews = corpus[corpus.category.isin(["fresh", "rotten"])]
     reviews = reviews.sample(n=min(review_limit, len(reviews)), random_state=seed)
     label_of = {"rotten": 0, "fresh": 2}
-    rows = [(str(t).strip(), label_of[c]) for t, c in zip(reviews.text, reviews.category)]
+    rows = [
+        (str(t).strip(), label_of[c]) for t, c in zip(reviews.text, reviews.category, strict=True)
+    ]
 
     sentences = []
     for plot in corpus[corpus.category == "plot"].text:
@@ -222,7 +267,10 @@ def train_sentiment(
         for i in bar:
             texts, labels = zip(*rows[i : i + batch_size], strict=True)
             batch = tokenizer(
-                list(texts), padding=True, truncation=True, max_length=max_length,
+                list(texts),
+                padding=True,
+                truncation=True,
+                max_length=max_length,
                 return_tensors="pt",
             )
             loss = model(**batch, labels=torch.tensor(labels)).loss
@@ -238,5 +286,7 @@ def train_sentiment(
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
     seconds = time.perf_counter() - started
-    logger.info("trained sentiment model on %d examples in %.1f s -> %s", len(rows), seconds, out_dir)
+    logger.info(
+        "trained sentiment model on %d examples in %.1f s -> %s", len(rows), seconds, out_dir
+    )
     return SentimentTrainReport(examples=len(rows), seconds=seconds, model_dir=out_dir)

@@ -13,7 +13,10 @@ from pathlib import Path
 from nlp.encoder import ONNX_FILE, ONNX_INT8_FILE, SentenceEncoder, export_onnx
 from nlp.entities import EntityExtractor
 from nlp.intent import IntentClassifier
+from nlp.onnx_export import int8_path
 from nlp.pipeline import ENTITIES_FILE, INTENT_FILE, METADATA_FILE, SENTIMENT_DIR
+from nlp.sentiment import ONNX_FILE as SENTIMENT_ONNX_FILE
+from nlp.sentiment import export_onnx as export_sentiment_onnx
 from nlp.sentiment import train_sentiment
 from nlp.training_data import load_nlu_yaml
 
@@ -52,8 +55,9 @@ def train(
     data = load_nlu_yaml(nlu_yaml)
     if len(data.intents) < 2:
         raise ValueError(f"{nlu_yaml}: needs examples for at least two intents to train")
-    logger.info("read %d examples of %d intents from %s", len(data.examples), len(data.intents),
-                nlu_yaml)
+    logger.info(
+        "read %d examples of %d intents from %s", len(data.examples), len(data.intents), nlu_yaml
+    )
 
     step = time.perf_counter()
     EntityExtractor.from_training_data(data).save(models_dir / ENTITIES_FILE)
@@ -86,8 +90,15 @@ def train(
         train_sentiment(sentiment_dir, progress=progress)
         timings["sentiment"] = time.perf_counter() - step
     else:
-        logger.info("sentiment model kept from %s (pass retrain_sentiment to rebuild)",
-                    sentiment_dir)
+        logger.info(
+            "sentiment model kept from %s (pass retrain_sentiment to rebuild)", sentiment_dir
+        )
+    if onnx:
+        onnx_path = sentiment_dir / SENTIMENT_ONNX_FILE
+        if sentiment_trained or not (onnx_path.exists() or int8_path(onnx_path).exists()):
+            step = time.perf_counter()
+            export_sentiment_onnx(sentiment_dir)
+            timings["sentiment_onnx_export"] = time.perf_counter() - step
     timings["total"] = time.perf_counter() - started
 
     report = TrainReport(

@@ -76,7 +76,7 @@ def _annotation_target(match: re.Match, surface: str) -> tuple[str, str]:
         except json.JSONDecodeError as exc:
             raise ValueError(f"invalid entity annotation {match.group(0)!r}: {exc}") from exc
         if not isinstance(spec, dict) or "entity" not in spec:
-            raise ValueError(f"entity annotation {match.group(0)!r} needs an \"entity\" key")
+            raise ValueError(f'entity annotation {match.group(0)!r} needs an "entity" key')
         return str(spec["entity"]), str(spec.get("value", surface))
     short = match.group("short")
     entity, _, value = short.partition(":")
@@ -156,8 +156,7 @@ def _examples(doc: YamlDoc, block: dict[str, Any], i: int) -> list[tuple[int, st
             continue
         if not line.startswith("- "):
             raise BotFileError(
-                f"{doc.path}:{first + offset}: each example must start with '- ', "
-                f"got {line[:40]!r}"
+                f"{doc.path}:{first + offset}: each example must start with '- ', got {line[:40]!r}"
             )
         items.append((first + offset, line[2:].strip()))
     return items

@@ -66,10 +66,10 @@
   // -- live socket --------------------------------------------------------------------------
   function connect() {
     ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/agent/ws");
-    ws.onopen = function () { attempt = 0; $("conn").textContent = "Live"; $("conn").className = "conn live"; };
     ws.onmessage = function (ev) {
       var m; try { m = JSON.parse(ev.data); } catch (e) { return; }
-      if (m.type === "queue") renderQueue(m.items);
+      if (m.type === "hello") { attempt = 0; $("conn").textContent = "Live"; $("conn").className = "conn live"; }
+      else if (m.type === "queue") renderQueue(m.items);
       else if (m.type === "messages" && current && m.conversation_id === current.conversation_id) {
         m.messages.forEach(addMessage);
       } else if (m.type === "conversation" && current && m.conversation_id === current.conversation_id) {

@@ -49,6 +49,19 @@
     if (text !== undefined && text !== null) node.textContent = String(text);
     return node;
   }
+  function chatIcon() {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "28"); svg.setAttribute("height", "28");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("fill", "currentColor");
+    path.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm3 6.5a1.5 1.5 0 1 0 0 .01zm5 0a1.5 1.5 0 1 0 0 .01zm5 0a1.5 1.5 0 1 0 0 .01z");
+    svg.appendChild(path);
+    return svg;
+  }
   var host = el("div");
   host.id = "carebot-widget";
   host.style.display = "none";
@@ -66,7 +79,7 @@
   bubble.setAttribute("aria-label", "Open chat");
   bubble.setAttribute("aria-expanded", "false");
   bubble.setAttribute("aria-controls", "cb-panel");
-  bubble.appendChild(el("span", "cb-bubble-icon", "\uD83D\uDCAC"));
+  bubble.appendChild(chatIcon());
   var badge = el("span", "cb-badge");
   badge.hidden = true;
   bubble.appendChild(badge);
@@ -233,6 +246,7 @@
     if (name) agentName = name;
     if (mode === "agent") statusLine.textContent = "You're chatting with " + (agentName || "our support team");
     else if (mode === "escalated") statusLine.textContent = "Waiting for a person from our team\u2026";
+    else if (mode === "resolved") statusLine.textContent = "Conversation ended \u2014 write to start again";
     else statusLine.textContent = "Carebot, our assistant";
   }
 
@@ -396,6 +410,7 @@
         if (m.text) addNotice(m.text);
         showRatingPrompt(); noteUnread();
         break;
+      case "status": setMode(m.status); break;
       case "csat_thanks": thankForRating(); break;
       case "error":
         if (m.id) { confirm(m.id); }

@@ -147,6 +147,15 @@ def module_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 
 
 @pytest.fixture
+def postgres_repository(postgres_url: str) -> Iterator[ShopRepository]:
+    """The same shop in a fresh PostgreSQL database (postgres_url comes from tests/conftest.py)."""
+    engine = create_engine(postgres_url)
+    _fill(engine)
+    yield ShopRepository(engine, clock=lambda: NOW)
+    engine.dispose()
+
+
+@pytest.fixture
 def repository(engine: Engine) -> ShopRepository:
     return ShopRepository(engine, clock=lambda: NOW)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from known_data import NOW
 
-from analytics.reports import ReportOptions, run_report
 from analytics.report_scope import ReportFilters
+from analytics.reports import ReportOptions, run_report
 
 AT_NOW = ReportOptions(now=NOW)
 

@@ -105,6 +105,21 @@ def seeded_database_url(request, database_backend) -> str:
     return url
 
 
+@pytest.fixture
+def server_factory(tmp_path):
+    """Start (and at the end stop) as many servers as a test needs."""
+    started: list[RunningServer] = []
+
+    def start(database_url: str, **extra_env: str) -> RunningServer:
+        running = start_server(database_url, tmp_path, **extra_env)
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop()
+
+
 @pytest.fixture(scope="module")
 def server(seeded_database_url, tmp_path_factory) -> Iterator[RunningServer]:
     running = start_server(seeded_database_url, tmp_path_factory.mktemp("server"))

@@ -8,8 +8,6 @@ from sqlalchemy.orm import Session
 
 from analytics.models import Message
 
-from .conftest import start_server
-
 pytestmark = pytest.mark.slow
 
 
@@ -24,23 +22,19 @@ def count_messages(db, sender: str) -> int:
                               .where(Message.conversation_id == sender))
 
 
-def test_stopping_right_after_a_reply_loses_no_message(seeded_database_url, db, tmp_path):
-    server = start_server(seeded_database_url, tmp_path)
+def test_stopping_right_after_a_reply_loses_no_message(seeded_database_url, db, server_factory):
+    server = server_factory(seeded_database_url)
     sender = "durable-1"
     replies = [server.say(sender, text) for text in ("hi", "how long does shipping take?")]
     assert server.stop() == 0
     assert count_messages(db, sender) == 2 + sum(len(r) for r in replies)
 
 
-def test_a_half_filled_form_survives_a_restart(seeded_database_url, db, tmp_path):
-    server = start_server(seeded_database_url, tmp_path)
+def test_a_half_filled_form_survives_a_restart(seeded_database_url, server_factory):
+    server = server_factory(seeded_database_url)
     sender = "durable-2"
     assert "order number" in server.say(sender, "where is my order")[0]["text"].lower()
     server.stop()
-    server = start_server(seeded_database_url, tmp_path)
-    try:
-        # the restarted server still knows it asked for the order number
-        answer = server.say(sender, "A10001")[0]["text"].lower()
-        assert "email" in answer
-    finally:
-        server.stop()
+    server = server_factory(seeded_database_url)
+    # the restarted server still knows it asked for the order number
+    assert "email" in server.say(sender, "A10001")[0]["text"].lower()

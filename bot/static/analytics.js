@@ -1,0 +1,339 @@
+// Carebot satisfaction analytics. Every value from the server is shown as text
+// (textContent) or passed to Plotly escaped: customers' words must never become markup.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = { voicesIntent: null };
+const PLOT_CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
+const BASE_LAYOUT = { margin: { l: 50, r: 20, t: 10, b: 40 }, font: { size: 12 }, hovermode: "closest",
+  legend: { orientation: "h", y: -0.2 }, paper_bgcolor: "#fff", plot_bgcolor: "#fff" };
+const RED_GREEN = [[0, "#c0392b"], [0.5, "#f4d03f"], [1, "#27ae60"]];
+
+class AuthError extends Error {
+  constructor(status, message) { super(message); this.status = status; }
+}
+
+function esc(value) {
+  // For Plotly labels and hover text, which understand a few HTML tags.
+  return String(value ?? "").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+}
+
+function fmt(value, kind) {
+  if (value === null || value === undefined || value === "") return "–";
+  switch (kind) {
+    case "rate": return (100 * value).toFixed(1) + "%";
+    case "float": return Number(value).toFixed(2);
+    case "int": return Number(value).toLocaleString();
+    case "seconds": {
+      const s = Number(value);
+      if (s < 90) return s.toFixed(0) + " s";
+      if (s < 5400) return (s / 60).toFixed(1) + " min";
+      return (s / 3600).toFixed(1) + " h";
+    }
+    case "datetime": return String(value).replace("T", " ").slice(0, 16);
+    case "bool": return value ? "yes" : "no";
+    default: return String(value);
+  }
+}
+
+function filterQuery(extra = {}) {
+  const params = new URLSearchParams();
+  for (const [key, value] of new FormData($("filters"))) if (value) params.set(key, value);
+  for (const [key, value] of Object.entries(extra)) if (value !== null && value !== undefined) params.set(key, value);
+  return params.toString();
+}
+
+async function api(path) {
+  const response = await fetch(path, { credentials: "same-origin" });
+  let body = null;
+  try { body = await response.json(); } catch { body = null; }
+  if (response.status === 401 || response.status === 403) throw new AuthError(response.status, body?.error || "");
+  if (!response.ok) throw new Error(body?.error || `${path}: HTTP ${response.status}`);
+  return body;
+}
+
+const report = (name, extra = {}) => api(`/api/reports/${name}?${filterQuery(extra)}`);
+
+function show(view) {
+  for (const id of ["login-view", "denied-view", "dashboard-view"]) $(id).hidden = id !== view;
+}
+
+function fillSelect(select, values) {
+  const keep = select.value;
+  while (select.options.length > 1) select.remove(1);
+  for (const value of values) {
+    const option = document.createElement("option");
+    option.value = value;
+    option.textContent = value;
+    select.append(option);
+  }
+  select.value = keep;
+}
+
+function showModels(models) {
+  const parts = [];
+  for (const [name, info] of Object.entries(models)) {
+    parts.push(info ? `${name}: ${fmt(info.fitted_at, "datetime")} UTC, ${fmt(info.n_rows, "int")} rows`
+      : `${name}: not fitted`);
+  }
+  $("models").textContent = "Models — " + parts.join(" · ");
+}
+
+function table(container, columns, rows, cellClass = () => "") {
+  container.replaceChildren();
+  if (!rows.length) {
+    const p = document.createElement("p");
+    p.className = "empty";
+    p.textContent = "Nothing to show for these filters.";
+    container.append(p);
+    return;
+  }
+  const t = document.createElement("table");
+  const head = t.createTHead().insertRow();
+  for (const column of columns) {
+    const th = document.createElement("th");
+    th.textContent = column.label;
+    head.append(th);
+  }
+  const body = t.createTBody();
+  for (const row of rows) {
+    const tr = body.insertRow();
+    for (const column of columns) {
+      const td = tr.insertCell();
+      td.textContent = fmt(row[column.name], column.kind);
+      const numeric = ["int", "float", "rate", "seconds"].includes(column.kind);
+      td.className = [numeric ? "num" : "", column.name === "text" || column.name === "example" ? "quote" : "",
+        cellClass(row, column)].join(" ").trim();
+    }
+  }
+  container.append(t);
+}
+
+function plot(id, traces, layout = {}) {
+  Plotly.react($(id), traces, { ...BASE_LAYOUT, ...layout }, PLOT_CONFIG);
+}
+
+function kpis(metrics) {
+  const wanted = ["conversations", "containment_rate", "escalation_rate", "abandonment_rate", "fallback_rate",
+    "csat_score", "csat_average", "avg_sentiment", "ended_more_negative", "first_response_median", "handle_time_median"];
+  const byName = Object.fromEntries(metrics.rows.map((r) => [r.metric, r]));
+  const box = $("kpis");
+  box.replaceChildren();
+  for (const name of wanted) {
+    const m = byName[name];
+    if (!m) continue;
+    const card = document.createElement("div");
+    card.className = "kpi";
+    const label = document.createElement("div");
+    label.className = "label";
+    label.textContent = m.label;
+    const value = document.createElement("div");
+    value.className = "value";
+    value.textContent = fmt(m.value, m.kind);
+    const n = document.createElement("div");
+    n.className = "n";
+    n.textContent = m.n === null ? "" : `of ${fmt(m.n, "int")}`;
+    card.append(label, value, n);
+    box.append(card);
+  }
+}
+
+function timeChart(r) {
+  const x = r.rows.map((row) => row.period);
+  plot("chart-time", [
+    { type: "bar", name: "Conversations", x, y: r.rows.map((row) => row.conversations), yaxis: "y2",
+      marker: { color: "#d6dcea" } },
+    { type: "scatter", mode: "lines+markers", name: "Avg sentiment", x, y: r.rows.map((row) => row.avg_sentiment),
+      line: { color: "#2f6fed", width: 2 } },
+    { type: "scatter", mode: "lines", name: "Ended more negative", x, y: r.rows.map((row) => row.ended_more_negative),
+      line: { color: "#c0392b", dash: "dot" } },
+  ], { yaxis: { title: { text: "sentiment / share" }, range: [-1, 1], zeroline: true },
+       yaxis2: { title: { text: "conversations" }, overlaying: "y", side: "right", showgrid: false },
+       margin: { l: 55, r: 55, t: 10, b: 40 } });
+}
+
+function outcomesChart(r) {
+  plot("chart-outcomes", [{ type: "pie", hole: 0.5, sort: false,
+    labels: r.rows.map((row) => esc(row.outcome)), values: r.rows.map((row) => row.conversations),
+    marker: { colors: r.rows.map((row) => ({ contained: "#27ae60", escalated: "#e67e22", abandoned: "#c0392b",
+      in_progress: "#95a5a6" })[row.outcome]) },
+    hovertemplate: "%{label}: %{value} conversations (%{percent})<extra></extra>" }],
+  { margin: { l: 10, r: 10, t: 10, b: 10 } });
+}
+
+function intentsChart(r) {
+  const rows = [...r.rows].reverse();
+  plot("chart-intents", [{ type: "bar", orientation: "h", y: rows.map((row) => esc(row.intent)),
+    x: rows.map((row) => row.messages), customdata: rows.map((row) => [fmt(row.avg_sentiment, "float"),
+      fmt(row.csat_average, "float"), row.conversations]),
+    marker: { color: rows.map((row) => row.avg_sentiment ?? 0), colorscale: RED_GREEN, cmin: -1, cmax: 1,
+      colorbar: { title: { text: "sentiment" }, thickness: 10 } },
+    hovertemplate: "%{y}: %{x} messages in %{customdata[2]} conversations<br>sentiment %{customdata[0]}, CSAT %{customdata[1]}<extra></extra>" }],
+  { margin: { l: 150, r: 10, t: 10, b: 40 }, xaxis: { title: { text: "customer messages" } } });
+  const el = $("chart-intents");
+  el.removeAllListeners?.("plotly_click");
+  el.on("plotly_click", (event) => {
+    const point = event.points?.[0];
+    if (!point) return;
+    state.voicesIntent = rows[point.pointIndex].intent;
+    loadVoices().catch(handleError);
+  });
+}
+
+function sentimentCsatChart(id, rows, key) {
+  const x = rows.map((row) => esc(row[key]));
+  plot(id, [
+    { type: "bar", name: "Avg sentiment", x, y: rows.map((row) => row.avg_sentiment), offsetgroup: 1,
+      marker: { color: "#2f6fed" }, customdata: rows.map((row) => row.conversations),
+      hovertemplate: "%{x}: sentiment %{y:.2f} (%{customdata} conversations)<extra></extra>" },
+    { type: "bar", name: "CSAT avg (1–5)", x, y: rows.map((row) => row.csat_average), yaxis: "y2", offsetgroup: 2,
+      marker: { color: "#f39c12" }, hovertemplate: "%{x}: CSAT %{y:.2f}<extra></extra>" },
+  ], { barmode: "group", yaxis: { title: { text: "sentiment" }, range: [-1, 1] },
+       yaxis2: { title: { text: "CSAT" }, overlaying: "y", side: "right", range: [0, 5], showgrid: false },
+       margin: { l: 55, r: 55, t: 10, b: 60 } });
+}
+
+function escalationsChart(r) {
+  const x = r.rows.map((row) => esc(row.reason));
+  const minutes = (key) => r.rows.map((row) => (row[key] === null ? null : row[key] / 60));
+  plot("chart-escalations", [
+    { type: "bar", name: "First response (median, min)", x, y: minutes("first_response_median"), marker: { color: "#8e44ad" } },
+    { type: "bar", name: "Handle time (median, min)", x, y: minutes("handle_time_median"), marker: { color: "#16a085" } },
+  ], { barmode: "group", yaxis: { title: { text: "minutes" } }, margin: { l: 55, r: 10, t: 10, b: 60 } });
+}
+
+function driversChart(r) {
+  const m = r.meta || {};
+  $("drivers-note").textContent = r.rows.length
+    ? `Linear regression on ${fmt(m.n_rows, "int")} rated conversations — cross-validated R² ${fmt(m.linear?.r2, "float")}, ` +
+      `MAE ${fmt(m.linear?.mae, "float")}; gradient boosting R² ${fmt(m.boosted?.r2, "float")}, MAE ${fmt(m.boosted?.mae, "float")}. ` +
+      `Bars: change in CSAT for a typical (1 SD) difference, with 95% CI.`
+    : r.notes.join(" ");
+  const rows = r.rows.filter((row) => row.feature !== "intercept").reverse();
+  const scale = rows.map((row) => (row.coefficient ? row.effect_per_sd / row.coefficient : 0));
+  plot("chart-drivers", [{ type: "bar", orientation: "h", y: rows.map((row) => esc(row.feature)),
+    x: rows.map((row) => row.effect_per_sd),
+    error_x: { type: "data", symmetric: false, array: rows.map((row, i) => Math.abs((row.ci_high - row.coefficient) * scale[i])),
+      arrayminus: rows.map((row, i) => Math.abs((row.coefficient - row.ci_low) * scale[i])), color: "#555" },
+    marker: { color: rows.map((row) => (row.effect_per_sd >= 0 ? "#27ae60" : "#c0392b")) },
+    customdata: rows.map((row) => [esc(row.meaning), fmt(row.coefficient, "float"), fmt(row.ci_low, "float"),
+      fmt(row.ci_high, "float")]),
+    hovertemplate: "%{y}: %{customdata[1]} per %{customdata[0]}<br>95% CI %{customdata[2]} to %{customdata[3]}<extra></extra>" }],
+  { margin: { l: 130, r: 10, t: 10, b: 40 }, xaxis: { title: { text: "change in CSAT (1 SD)" }, zeroline: true } });
+}
+
+function journeyChart(r) {
+  const m = r.meta || {};
+  $("journey-note").textContent = r.rows.length
+    ? `${fmt(m.n_rows, "int")} conversations with a journey stage. Red links: sentiment falls at that step.`
+    : r.notes.join(" ");
+  const nodes = ["start", "pre-purchase", "purchase", "delivery", "post-purchase", "end"];
+  const index = Object.fromEntries(nodes.map((n, i) => [n, i]));
+  const links = r.rows.filter((row) => row.from_stage in index && row.to_stage in index);
+  plot("chart-journey", [{ type: "sankey", arrangement: "snap",
+    node: { label: nodes, pad: 14, thickness: 14, color: "#5d6d7e" },
+    link: { source: links.map((l) => index[l.from_stage]), target: links.map((l) => index[l.to_stage]),
+      value: links.map((l) => l.conversations),
+      color: links.map((l) => (l.sentiment_change !== null && l.sentiment_change < -0.1 ? "rgba(192,57,43,0.45)" : "rgba(120,130,150,0.3)")),
+      customdata: links.map((l) => fmt(l.sentiment_change, "float")),
+      hovertemplate: "%{source.label} → %{target.label}: %{value} conversations<br>sentiment change %{customdata}<extra></extra>" } }],
+  { margin: { l: 10, r: 10, t: 10, b: 10 } });
+  const worst = [...links].filter((l) => l.sentiment_change !== null).sort((a, b) => a.sentiment_change - b.sentiment_change).slice(0, 5);
+  table($("table-journey"), r.columns, worst);
+}
+
+async function loadVoices() {
+  const intent = state.voicesIntent;
+  const r = await report("voices", { limit: 30, ...(intent ? { intent } : {}) });
+  $("voices-title").textContent = "In the customers' words" + (r.filters.intent ? `: ${r.filters.intent}` : " (most negative first)");
+  table($("table-voices"), r.columns, r.rows);
+}
+
+function updateExportLinks() {
+  for (const link of document.querySelectorAll("a.csv")) {
+    const extra = link.dataset.report === "voices" && state.voicesIntent ? { intent: state.voicesIntent } : {};
+    link.href = `/api/reports/${link.dataset.report}.csv?${filterQuery(extra)}`;
+  }
+  $("export-messages").href = `/api/export/messages.csv?${filterQuery()}`;
+}
+
+async function loadAll() {
+  $("status").textContent = "Loading…";
+  const started = performance.now();
+  updateExportLinks();
+  const names = ["metrics", "sentiment-over-time", "outcomes", "intents", "worst-intents", "sentiment-by-channel",
+    "sentiment-by-segment", "escalations", "satisfaction-drivers", "customer-segments", "segment-profiles", "journey"];
+  const results = await Promise.all(names.map((name) => report(name, name === "worst-intents" ? { limit: 10, min_conversations: 3 } : {})));
+  const r = Object.fromEntries(names.map((name, i) => [name, results[i]]));
+  kpis(r.metrics);
+  timeChart(r["sentiment-over-time"]);
+  outcomesChart(r.outcomes);
+  intentsChart(r.intents);
+  table($("table-worst"), r["worst-intents"].columns.filter((c) => ["intent", "conversations", "avg_sentiment",
+    "negative_share", "escalation_rate", "csat_average", "example"].includes(c.name)), r["worst-intents"].rows);
+  sentimentCsatChart("chart-channel", r["sentiment-by-channel"].rows, "channel");
+  sentimentCsatChart("chart-segment", r["sentiment-by-segment"].rows, "segment");
+  escalationsChart(r.escalations);
+  driversChart(r["satisfaction-drivers"]);
+  const profiles = r["segment-profiles"];
+  $("segments-note").textContent = profiles.rows.length ? `k-means on RFM and support history, ${profiles.meta.k} segments.`
+    : profiles.notes.join(" ");
+  sentimentCsatChart("chart-clusters", r["customer-segments"].rows, "segment");
+  table($("table-profiles"), profiles.columns, profiles.rows);
+  journeyChart(r.journey);
+  const conversations = await report("conversations", { limit: 50 });
+  table($("table-conversations"), conversations.columns.filter((c) => c.name !== "csat_predicted"), conversations.rows,
+    (row, column) => (column.name === "csat" && row.csat_predicted ? "predicted" : ""));
+  await loadVoices();
+  $("status").textContent = `Updated in ${((performance.now() - started) / 1000).toFixed(1)} s`;
+}
+
+function handleError(error) {
+  if (error instanceof AuthError) {
+    if (error.status === 401) { show("login-view"); return; }
+    $("denied-text").textContent = error.message || "This account may not see analytics.";
+    show("denied-view");
+    return;
+  }
+  $("status").textContent = "Error: " + error.message;
+}
+
+async function start() {
+  try {
+    const meta = await api("/api/reports");
+    $("me").textContent = `${meta.user.username} (${meta.user.role})`;
+    const form = $("filters");
+    for (const key of ["intent", "channel", "segment", "outcome"]) fillSelect(form.elements[key], meta.filters[key]);
+    showModels(meta.models);
+    show("dashboard-view");
+    await loadAll();
+  } catch (error) {
+    handleError(error);
+  }
+}
+
+$("login-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  $("login-error").textContent = "";
+  const response = await fetch("/auth/login", { method: "POST", credentials: "same-origin",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ username: $("login-username").value, password: $("login-password").value }) });
+  if (!response.ok) {
+    const body = await response.json().catch(() => ({}));
+    $("login-error").textContent = body.error || "Could not log in.";
+    return;
+  }
+  $("login-password").value = "";
+  start();
+});
+
+async function logout() {
+  await fetch("/auth/logout", { method: "POST", credentials: "same-origin" });
+  show("login-view");
+}
+$("logout").addEventListener("click", logout);
+$("denied-logout").addEventListener("click", logout);
+$("filters").addEventListener("submit", (event) => { event.preventDefault(); loadAll().catch(handleError); });
+$("filters").addEventListener("reset", () => { state.voicesIntent = null; setTimeout(() => loadAll().catch(handleError), 0); });
+start();

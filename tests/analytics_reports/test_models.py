@@ -1,0 +1,164 @@
+"""Satisfaction, segmentation and journey models, fitted on synthetic history with known
+structure (ratings depend on sentiment, resolution, fallbacks and waiting)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from report_databases import DATABASES, migrated_engine
+from sqlalchemy import func, select, update
+
+from analytics.demo_data import seed
+from analytics.journey import Journey, journey_of
+from analytics.model_store import load_model, model_infos
+from analytics.models import Conversation, CsatPrediction, Customer, CustomerSegment
+from analytics.reports import ReportOptions, run_report
+from analytics.retrain import retrain
+from analytics.satisfaction import NotEnoughRatings, fit_satisfaction
+from analytics.segments import name_segment
+from analytics.synthetic import generate, insert_history
+
+NOW = datetime(2026, 11, 2)
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def fitted(request, tmp_path_factory):
+    """1,500 synthetic conversations of the demo shop's customers, with models retrained."""
+    directory = tmp_path_factory.mktemp("fitted")
+    with migrated_engine(request.param, directory) as engine:
+        seed(engine, progress=False)
+        with engine.connect() as conn:
+            customers = list(conn.execute(select(Customer.id)).scalars())
+        for block in generate(1500, customer_ids=customers, seed=3):
+            insert_history(engine, block)
+        summary = retrain(engine, directory / "models", progress=False, now=NOW)
+        yield engine, directory / "models", summary
+
+
+def options(models_dir, **kwargs) -> ReportOptions:
+    return ReportOptions(models_dir=models_dir, now=NOW, **kwargs)
+
+
+def test_both_satisfaction_models_report_cross_validated_r2_and_mae(fitted):
+    _, _, summary = fitted
+    sat = summary.satisfaction
+    assert sat.n_rated > 300
+    assert sat.linear_r2 > 0.3 and sat.boosted_r2 > 0.3
+    assert 0 < sat.linear_mae < 1.0 and 0 < sat.boosted_mae < 1.0
+
+
+def test_drivers_have_confidence_intervals_around_their_coefficients(fitted):
+    _, models_dir, _ = fitted
+    report = run_report(fitted[0], "satisfaction-drivers", None, options(models_dir))
+    drivers = {row["feature"]: row for row in report.rows}
+    for row in report.rows:
+        assert row["ci_low"] <= row["coefficient"] <= row["ci_high"]
+    # the history was generated with CSAT rising with the last message's sentiment
+    assert drivers["sentiment_last"]["ci_low"] > 0
+    assert report.meta["n_rows"] == fitted[2].satisfaction.n_rated
+
+
+def test_every_unrated_conversation_gets_a_prediction_between_1_and_5(fitted):
+    engine, _, summary = fitted
+    with engine.connect() as conn:
+        unrated = conn.execute(select(func.count()).select_from(Conversation)
+                               .where(Conversation.csat_rating.is_(None))).scalar_one()
+        low, high, n = conn.execute(select(func.min(CsatPrediction.predicted_csat),
+                                           func.max(CsatPrediction.predicted_csat),
+                                           func.count())).one()
+    assert n == unrated == summary.satisfaction.n_predicted
+    assert 1 <= low <= high <= 5
+
+
+def test_predicted_csat_is_marked_as_predicted(fitted):
+    engine, models_dir, _ = fitted
+    report = run_report(engine, "conversations", None, options(models_dir, limit=200))
+    for row in report.rows:
+        assert row["csat"] is not None
+        assert row["csat_predicted"] == (not float(row["csat"]).is_integer()
+                                         or row["csat_predicted"])
+    assert any(row["csat_predicted"] for row in report.rows)
+    assert any(not row["csat_predicted"] for row in report.rows)
+
+
+def test_model_cards_say_when_and_on_how_much_data_they_were_fitted(fitted):
+    _, models_dir, summary = fitted
+    infos = model_infos(models_dir)
+    assert infos["satisfaction"].n_rows == summary.satisfaction.n_rated
+    assert infos["segments"].n_rows > 0 and infos["journey"].n_rows > 0
+    assert all(info.fitted_at.year >= 2026 for info in infos.values())
+    model, _ = load_model(models_dir, "satisfaction")
+    assert model["chosen"] in ("linear", "boosted")
+
+
+def test_every_customer_with_history_is_in_a_named_segment(fitted):
+    engine, models_dir, summary = fitted
+    with engine.connect() as conn:
+        names = set(conn.execute(select(CustomerSegment.segment).distinct()).scalars())
+        assigned = conn.execute(select(func.count()).select_from(CustomerSegment)).scalar_one()
+    assert 3 <= len(names) <= 6
+    assert names == {p.name for p in summary.segments}
+    assert assigned == sum(p.customers for p in summary.segments)
+    assert all("customers" in name for name in names)
+
+
+def test_segments_are_reported_with_their_sentiment_and_csat(fitted):
+    engine, models_dir, summary = fitted
+    report = run_report(engine, "customer-segments", None, options(models_dir))
+    assert {row["segment"] for row in report.rows} <= {p.name for p in summary.segments}
+    assert all(row["avg_sentiment"] is not None for row in report.rows)
+    assert sum(row["rated"] for row in report.rows) > 0
+
+
+def test_segment_names_describe_how_the_centre_differs_from_the_average():
+    z = {"recency_days": 1.2, "orders": -0.3, "spend": 0.9, "contacts": 0.0,
+         "escalation_share": 0.0, "avg_sentiment": -0.8, "csat": 0.0}
+    assert name_segment(z) == "High-value lapsed customers, unhappy"
+
+
+def test_journey_follows_stages_and_measures_the_sentiment_change_between_them():
+    journey = journey_of([
+        ("a", "product_recommendation", 0.5),
+        ("a", "payment_issue", -0.5),
+        ("a", "greet", 0.0),  # no stage: stays in purchase
+        ("a", "order_status", 0.1),
+        ("b", "order_status", -0.2),
+    ])
+    transitions = {(r["from_stage"], r["to_stage"]): r for r in journey.transition_rows()}
+    assert transitions[("pre-purchase", "purchase")]["sentiment_change"] == -1.0
+    assert transitions[("purchase", "delivery")]["sentiment_change"] == pytest.approx(0.1)
+    assert transitions[("start", "delivery")]["conversations"] == 1
+    assert transitions[("delivery", "end")]["conversations"] == 2
+    assert journey.conversations == 2
+
+
+def test_small_talk_alone_is_no_journey():
+    journey = Journey()
+    journey.add_conversation([("greet", 0.2), ("goodbye", 0.3)])
+    assert journey.conversations == 0 and journey.transition_rows() == []
+
+
+def test_journey_report_reads_the_fitted_journey(fitted):
+    engine, models_dir, summary = fitted
+    report = run_report(engine, "journey", None, options(models_dir))
+    assert report.meta["n_rows"] == summary.journey_conversations
+    starts = sum(r["conversations"] for r in report.rows if r["from_stage"] == "start")
+    assert starts == summary.journey_conversations
+
+
+def test_satisfaction_model_refuses_too_few_ratings_and_says_what_to_do(empty_engine, tmp_path):
+    for block in generate(40, seed=1):
+        insert_history(empty_engine, block)
+    with empty_engine.begin() as conn:
+        conn.execute(update(Conversation).values(csat_rating=None))
+    with pytest.raises(NotEnoughRatings, match="carebot simulate"):
+        fit_satisfaction(empty_engine, tmp_path)
+
+
+def test_retrain_skips_what_lacks_data_and_still_fits_the_rest(empty_engine, tmp_path):
+    for block in generate(60, seed=2):
+        insert_history(empty_engine, block)
+    summary = retrain(empty_engine, tmp_path, progress=False)
+    assert "segments" in summary.skipped  # no customers at all
+    assert summary.journey_conversations > 0
