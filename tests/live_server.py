@@ -4,11 +4,14 @@ outside (HTTP, WebSocket, Chromium). Shared by tests/agent and tests/browser."""
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +21,8 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 MODELS_DIR = Path(os.environ.get("CAREBOT_MODELS_DIR", REPO / "models"))
 REDIS_URL = os.environ.get("CAREBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "CAREBOT_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 PASSWORD = "a long test password"  # every console user's
 WIDGET_SECRET = "test-widget-secret"
 CONSOLE_USERS = (("alice", "agent"), ("bob", "agent"), ("ann", "analyst"), ("root", "admin"))
@@ -58,6 +63,31 @@ def seed_shop(database_url: str) -> str:
     for name, role in CONSOLE_USERS:
         add_user(database_url, name, role, PASSWORD)
     return database_url
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database for the duration (skips when PostgreSQL is down)."""
+    from sqlalchemy import create_engine, make_url, text
+    from sqlalchemy.exc import OperationalError
+
+    name = f"carebot_test_{secrets.token_hex(6)}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT",
+                          connect_args={"connect_timeout": 3})
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        admin.dispose()
+        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({exc.orig}); start "
+                    "it or set CAREBOT_TEST_POSTGRES_URL")
+    try:
+        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(
+            hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def redis_unreachable_reason() -> str | None:

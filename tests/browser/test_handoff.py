@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import log_in_to_console, watch
 from live_server import PASSWORD, wait_for
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from test_widget import XSS, conversation_id, open_widget, send
+from widget_pages import XSS, conversation_id, log_in_to_console, open_widget, send, watch
 
 from analytics.models import Conversation, Customer, Escalation, Message
 

@@ -7,47 +7,9 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import watch
 from live_server import wait_for
 from playwright.sync_api import Page, expect
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
-from analytics.models import Message
-
-XSS = "<img src=x onerror=alert(1)>"
-
-
-def send(page: Page, text: str) -> None:
-    page.fill(".cb-input", text)
-    page.press(".cb-input", "Enter")
-
-
-def conversation_id(page: Page) -> str | None:
-    return page.evaluate("""() => {
-        for (const key of Object.keys(localStorage))
-            if (key.endsWith(':conversation')) return JSON.parse(localStorage.getItem(key));
-        return null; }""")
-
-
-def outbox(page: Page) -> list:
-    return page.evaluate("""() => {
-        for (const key of Object.keys(localStorage))
-            if (key.endsWith(':outbox')) return JSON.parse(localStorage.getItem(key));
-        return []; }""")
-
-
-def user_messages_in_db(db, conversation: str, text: str) -> int:
-    with Session(db) as session:
-        return session.scalar(select(func.count()).select_from(Message).where(
-            Message.conversation_id == conversation, Message.sender == "user",
-            Message.text == text))
-
-
-def open_widget(page: Page, url: str) -> None:
-    page.goto(url)
-    page.click(".cb-bubble")
-    expect(page.locator(".cb-panel")).to_be_visible()
+from widget_pages import XSS, conversation_id, open_widget, outbox, send, user_messages_in_db, watch
 
 
 def test_a_page_on_another_origin_embeds_the_widget_and_a_reload_continues_the_conversation(

@@ -1,0 +1,116 @@
+from pathlib import Path
+
+import pytest
+
+from nlp.training_data import EntitySpan, load_nlu_yaml, parse_example
+from nlp.yamlfile import BotFileError
+
+
+def test_round_bracket_annotation_is_stripped_and_remembered():
+    example = parse_example("where is [A10023](order_id) now", "order_status")
+    assert example.text == "where is A10023 now"
+    assert example.entities == [EntitySpan(9, 15, "order_id", "A10023")]
+
+
+def test_entity_colon_value_annotation_sets_the_value():
+    example = parse_example("return my [sneakers](product_category:shoes)")
+    assert example.entities == [EntitySpan(10, 18, "product_category", "shoes")]
+
+
+def test_json_annotation_sets_entity_and_value():
+    example = parse_example(
+        'send back the [jacket]{"entity": "product_category", "value": "clothing"}'
+    )
+    assert example.text == "send back the jacket"
+    assert example.entities == [EntitySpan(14, 20, "product_category", "clothing")]
+
+
+def test_several_annotations_keep_offsets_in_the_plain_text():
+    example = parse_example("[A10023](order_id) costs [$25](amount)")
+    assert example.text == "A10023 costs $25"
+    start, end, _, _ = example.entities[1]
+    assert example.text[start:end] == "$25"
+
+
+def test_fixture_file_gives_examples_synonyms_regexes_and_lookups(nlu_yaml):
+    data = load_nlu_yaml(nlu_yaml)
+    assert data.intents == ["greet", "order_status", "return_item"]
+    assert len(data.examples) == 18
+    assert data.synonyms == {"gadgets": "electronics", "tech": "electronics"}
+    assert data.regexes == {"order_id": [r"\b[Aa]\d{5}\b"]}
+    assert data.lookups["product_category"] == ["electronics", "shoes", "kitchen", "books"]
+
+
+def test_unsupported_top_level_key_names_file_line_and_key(write_yaml):
+    path = write_yaml(
+        """\
+        version: "3.1"
+        nlu: []
+        stories: []
+        """
+    )
+    with pytest.raises(BotFileError, match=rf"{path}:3: unsupported key 'stories'"):
+        load_nlu_yaml(path)
+
+
+def test_unsupported_block_key_names_its_line(write_yaml):
+    path = write_yaml(
+        """\
+        version: "3.1"
+        nlu:
+        - intent: greet
+          examples: |
+            - hi
+        - intent: goodbye
+          exemples: |
+            - bye
+        """
+    )
+    with pytest.raises(BotFileError, match=rf"{path}:7: unsupported key 'exemples'"):
+        load_nlu_yaml(path)
+
+
+def test_broken_json_annotation_names_the_example_line(write_yaml):
+    path = write_yaml(
+        """\
+        nlu:
+        - intent: greet
+          examples: |
+            - hi
+            - hello [there]{"entity": oops}
+        """
+    )
+    with pytest.raises(BotFileError, match=rf"{path}:5: invalid entity annotation"):
+        load_nlu_yaml(path)
+
+
+def test_invalid_regex_names_its_line(write_yaml):
+    path = write_yaml(
+        """\
+        nlu:
+        - regex: order_id
+          examples: |
+            - A(\\d{5}
+        """
+    )
+    with pytest.raises(BotFileError, match=rf"{path}:4: invalid regular expression"):
+        load_nlu_yaml(path)
+
+
+def test_block_without_a_kind_is_rejected(write_yaml):
+    path = write_yaml(
+        """\
+        nlu:
+        - examples: |
+            - hi
+        """
+    )
+    with pytest.raises(BotFileError, match="exactly one of: intent, synonym, regex, lookup"):
+        load_nlu_yaml(path)
+
+
+def test_project_nlu_file_parses():
+    path = Path(__file__).resolve().parents[2] / "data" / "nlu.yml"
+    if not path.exists():
+        pytest.skip("data/nlu.yml not written yet")
+    assert len(load_nlu_yaml(path).intents) >= 10
