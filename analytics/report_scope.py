@@ -165,3 +165,15 @@ def scope(filters: ReportFilters, now: datetime, *, customers: bool = False,
 
 def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day)
+
+
+def count_when(condition: Any) -> Any:
+    """SUM of 1 for the rows where ``condition`` holds (portable COUNT ... FILTER)."""
+    return func.sum(case((condition, 1), else_=0))
+
+
+def ratio(part: Any, whole: Any, digits: int = 4) -> float | None:
+    """part / whole rounded, or None when there is nothing to divide by."""
+    if not whole:
+        return None
+    return round(float(part or 0) / float(whole), digits)

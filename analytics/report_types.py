@@ -4,13 +4,40 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
-from analytics.report_scope import ReportFilters
+from analytics.records import utcnow
+from analytics.report_scope import ReportError, ReportFilters
 
 # How a column's values are meant to be read: they are stored plain (rates as fractions,
 # durations in seconds) and formatted by whoever displays them.
 KINDS = ("text", "int", "float", "rate", "seconds", "date", "datetime", "bool")
+PERIODS = ("day", "week")
+MAX_LIMIT = 1000
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportOptions:
+    """Per-report knobs that are not filters."""
+
+    period: str = "day"  # sentiment-over-time: day | week
+    limit: int = 50  # rows of the list reports (voices, conversations)
+    min_conversations: int = 5  # worst-intents: ignore intents rarer than this
+    now: datetime | None = None  # the moment "in progress" is judged at; default: now
+    models_dir: Path | None = None  # fitted analytics models; default: $CAREBOT_MODELS_DIR
+
+    def __post_init__(self) -> None:
+        if self.period not in PERIODS:
+            raise ReportError(f"Unknown period {self.period!r}; use day or week.")
+        if not 1 <= self.limit <= MAX_LIMIT:
+            raise ReportError(f"'limit' must be between 1 and {MAX_LIMIT}.")
+        if self.min_conversations < 1:
+            raise ReportError("'min_conversations' must be at least 1.")
+
+    @property
+    def at(self) -> datetime:
+        return self.now or utcnow()
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ to find), and the rollups computed by the same code the conversation log uses.
 
 from __future__ import annotations
 
+import math
 import random
 import uuid
 from collections.abc import Iterator
@@ -119,10 +120,11 @@ def generate(n_conversations: int, *, customer_ids: list[int] | None = None, see
                 drift -= 0.25
             elif name in ("thank_you", "goodbye"):
                 drift += 0.5
+            # tanh keeps polarity inside (-1, 1) without piling scores up at the ends
             if name == "thank_you":
-                score = _clip(0.6 + rng.gauss(0, 0.15))
+                score = math.tanh(0.8 + rng.gauss(0, 0.2))
             else:
-                score = _clip(base + drift + rng.gauss(0, 0.2))
+                score = math.tanh(1.2 * (base + drift + rng.gauss(0, 0.2)))
             scores.append(score)
             label = "negative" if score < -0.3 else "positive" if score > 0.3 else "neutral"
             t += timedelta(seconds=rng.uniform(5, 60))

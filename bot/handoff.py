@@ -141,7 +141,7 @@ class AgentDesk:
             now = utcnow()
             record = MessageRecord(conversation_id=conversation_id, sender="agent",
                                    text=text.strip(), created_at=now,
-                                   data={"agent": agent.username, "agent_id": agent.id})
+                                   data={"agent": agent.username})
             self.service.log.write(record)
             state.last_active_at = time.time()
             state.add_event({"event": "bot", "text": record.text,
@@ -153,6 +153,9 @@ class AgentDesk:
             self._event(conversation_id, "agent_reply", agent, now, message_id=record.id,
                         escalation_id=escalation.id if escalation else None,
                         first_response=first)
+            # Stored before anyone hears of it: a widget reconnecting to another process
+            # then finds it in the history.
+            await asyncio.to_thread(self.service.log.flush, 5.0)
             view = message_view(record)
             await self._tell_customer(conversation_id, {"type": "agent", **view})
             await self.hub.publish(AGENTS_TOPIC, {"type": "messages",

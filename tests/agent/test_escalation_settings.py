@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
+from live_server import REPO
 
 from bot.config import Config, EscalationPolicy
+from bot.domain import load_bot
+from bot.engine import DialogueEngine
+from bot.tracker import ConversationState
 from nlp.yamlfile import BotFileError
 
 
@@ -52,3 +57,19 @@ def test_a_setting_of_the_wrong_type_is_refused_with_its_name(tmp_path):
     with pytest.raises(ValueError, match="negative_turns must be a whole number"):
         Config.from_env({"CAREBOT_PROJECT_DIR": str(tmp_path),
                          "CAREBOT_ESCALATION_NEGATIVE_TURNS": "many"})
+
+
+def complaint_reply(policy: EscalationPolicy):
+    engine = DialogueEngine(load_bot(REPO / "domain.yml", REPO / "data" / "rules.yml"), policy)
+    parse = {"text": "this is a disgrace", "intent": {"name": "complaint", "confidence": 0.95},
+             "entities": [], "sentiment": {"label": "neutral", "score": 0.0,
+                                           "scores": {"negative": 0.1, "neutral": 0.9}}}
+    return asyncio.run(engine.respond(ConversationState(id="policy"), parse))
+
+
+def test_complaints_go_to_a_person_by_default():
+    assert complaint_reply(EscalationPolicy()).escalation.reason == "complaint"
+
+
+def test_a_policy_can_keep_complaints_with_the_bot():
+    assert complaint_reply(EscalationPolicy(escalate_complaints=False)).escalation is None

@@ -147,3 +147,35 @@ async def test_the_history_a_reconnecting_widget_gets_carries_message_ids(server
         assert history[1]["sender"] == "bot" and history[1]["id"]
         assert welcome_again["status"] == "bot"
         await again.close()
+
+
+async def test_handing_back_tells_the_customer_the_bot_is_back(server):
+    async with aiohttp.ClientSession() as http:
+        headers = await login(http, server, "alice")
+        customer, welcome = await customer_socket(http, server)
+        conversation_id = welcome["conversation_id"]
+        await say(customer, "/human_agent")
+        await agent_step(http, server, headers, conversation_id, "claim")
+        await agent_step(http, server, headers, conversation_id, "handback")
+        left = await receive_until(customer, lambda m: m["type"] == "notice"
+                                   and m["event"] == "agent_left")
+        assert "alice" in left["text"]
+        await say(customer, "/greet")
+        assert (await receive_until(customer, lambda m: m["type"] == "bot"))["text"]
+        await customer.close()
+
+
+async def test_a_reconnecting_widget_hears_it_is_still_with_the_agent(server):
+    async with aiohttp.ClientSession() as http:
+        headers = await login(http, server, "alice")
+        customer, welcome = await customer_socket(http, server)
+        conversation_id = welcome["conversation_id"]
+        await say(customer, "/human_agent")
+        await agent_step(http, server, headers, conversation_id, "claim")
+        await agent_step(http, server, headers, conversation_id, "reply", json={"text": "Hi"})
+        await customer.close()
+        again, welcome_again = await customer_socket(http, server, conversation_id)
+        assert welcome_again["status"] == "agent"
+        assert welcome_again["history"][-1]["sender"] == "agent"
+        assert welcome_again["history"][-1]["agent"] == "alice"
+        await again.close()

@@ -10,36 +10,19 @@ import csv
 import io
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-
-from analytics.store import ConversationStore
-from bot.auth import SIGNER, SessionSigner, login_handler
-from bot.config import Config
-from bot.dashboard import add_dashboard_routes
-from bot.server import CONFIG, DB
-
-PASSWORD = "correct horse battery"
+from dashboard_app import PASSWORD, add_users, dashboard_app
 
 
 @pytest.fixture(scope="module")
 def users(engine):
-    store = ConversationStore(engine, bcrypt_rounds=4)
-    for name, role in (("ana", "analyst"), ("al", "agent"), ("root", "admin")):
-        store.add_user(name, PASSWORD, role)
-    return store
+    return add_users(engine)
 
 
 @pytest.fixture
 async def client(engine, users, tmp_path):
-    app = web.Application()
-    app[DB] = engine
-    app[CONFIG] = Config(models_dir=tmp_path / "models", session_secret="test-secret")
-    app[SIGNER] = SessionSigner("test-secret")
-    app.router.add_post("/auth/login", login_handler(users.verify_user))
-    add_dashboard_routes(app)
-    async with TestClient(TestServer(app)) as client:
-        yield client
+    async with TestClient(TestServer(dashboard_app(engine, users, tmp_path / "models"))) as c:
+        yield c
 
 
 async def log_in(client: TestClient, username: str) -> None:

@@ -97,7 +97,7 @@ def test_an_agent_takes_over_live_the_bot_keeps_quiet_and_the_customer_rates_it(
                                 escalation.resolved_at) == 0
     # Nothing written by anyone ran as HTML, in either browser.
     assert widget.locator(".cb-log img, .cb-log b").count() == 0
-    assert console.locator("#transcript img, #transcript b").count() == 0
+    assert console.locator("#transcript img, #transcript b, #queue img").count() == 0
     assert customer.dialogs == [] and agent.dialogs == []
     assert customer.errors == [] and agent.errors == []
 

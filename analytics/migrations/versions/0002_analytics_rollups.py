@@ -20,6 +20,21 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    customer_message = sa.text("sender = 'user'")
+    op.create_index(
+        "ix_messages_user_intent_sentiment",
+        "messages",
+        ["intent", "sentiment_score"],
+        postgresql_where=customer_message,
+        sqlite_where=customer_message,
+    )
+    op.create_index(
+        "ix_messages_user_sentiment",
+        "messages",
+        ["sentiment_score"],
+        postgresql_where=customer_message,
+        sqlite_where=customer_message,
+    )
     op.create_table(
         "conversation_facts",
         sa.Column("conversation_id", sa.String(length=128), nullable=False),
@@ -88,3 +103,5 @@ def downgrade() -> None:
         "conversation_facts",
     ):
         op.drop_table(table)
+    op.drop_index("ix_messages_user_sentiment", table_name="messages")
+    op.drop_index("ix_messages_user_intent_sentiment", table_name="messages")

@@ -1,0 +1,36 @@
+"""An aiohttp app with only the dashboard's routes and log-in, over a given database; the full
+server registers the same routes through ``add_dashboard_routes`` (and needs NLU models)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+from sqlalchemy import Engine
+
+from analytics.store import ConversationStore
+from bot.auth import SIGNER, SessionSigner, login_handler, logout
+from bot.config import Config
+from bot.dashboard import add_dashboard_routes
+from bot.server import CONFIG, DB
+
+PASSWORD = "correct horse battery"
+USERS = (("ana", "analyst"), ("al", "agent"), ("root", "admin"))
+
+
+def add_users(engine: Engine) -> ConversationStore:
+    store = ConversationStore(engine, bcrypt_rounds=4)
+    for name, role in USERS:
+        store.add_user(name, PASSWORD, role)
+    return store
+
+
+def dashboard_app(engine: Engine, store: ConversationStore, models_dir: Path) -> web.Application:
+    app = web.Application()
+    app[DB] = engine
+    app[CONFIG] = Config(models_dir=models_dir, session_secret="test-secret")
+    app[SIGNER] = SessionSigner("test-secret")
+    app.router.add_post("/auth/login", login_handler(store.verify_user))
+    app.router.add_post("/auth/logout", logout)
+    add_dashboard_routes(app)
+    return app

@@ -1,0 +1,164 @@
+"""The /analytics page in real Chromium: analysts see charts, customers' words stay text,
+agents are turned away, and it fits a laptop screen."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from dashboard_app import PASSWORD, add_users, dashboard_app
+from sqlalchemy import insert
+
+from analytics.facts import rebuild_facts
+from analytics.models import Conversation, Message
+
+CHROMIUM = os.environ.get("CAREBOT_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+HOSTILE = '<img src=x onerror="alert(1)"><script>alert(2)</script> where is my refund?'
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def dashboard_url(engine, tmp_path_factory) -> Iterator[str]:
+    """The dashboard on a real port, over the known data plus one hostile customer message."""
+    with engine.begin() as conn:
+        conn.execute(insert(Conversation), [{
+            "id": "c-hostile", "channel": "websocket", "customer_id": None, "status": "bot",
+            "started_at": datetime(2026, 11, 4, 9), "last_active_at": datetime(2026, 11, 4, 9, 1),
+            "ended_at": None, "turns": 1, "fallback_count": 0, "escalated": False,
+            "assigned_agent_id": None, "csat_rating": 1, "csat_comment": None,
+            "tracker_state": {}}])
+        conn.execute(insert(Message), [{
+            "id": str(uuid.uuid4()), "conversation_id": "c-hostile", "sender": "user",
+            "text": HOSTILE, "intent": "refund_status", "confidence": 0.9, "entities": [],
+            "sentiment_label": "negative", "sentiment_score": -0.99, "data": {},
+            "created_at": datetime(2026, 11, 4, 9)}])
+    rebuild_facts(engine, progress=False)
+    app = dashboard_app(engine, add_users(engine), tmp_path_factory.mktemp("models"))
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(app)
+    ready = threading.Event()
+
+    async def start() -> None:
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        ready.set()
+
+    def serve() -> None:  # the server gets a thread and an event loop of its own
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(start())
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert ready.wait(10), "the dashboard did not start"
+    yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium is not installed at {CHROMIUM}; set CAREBOT_CHROMIUM")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class Watched:
+    """A page whose JavaScript dialogs (alert) and errors are recorded."""
+
+    page: Any
+    dialogs: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.page, name)
+
+
+@pytest.fixture
+def page(browser) -> Iterator[Watched]:
+    context = browser.new_context(viewport={"width": 1366, "height": 768})  # a laptop
+    watched = Watched(context.new_page())
+    watched.page.on("dialog", lambda d: (watched.dialogs.append(d.message), d.dismiss()))
+    watched.page.on("pageerror", lambda e: watched.errors.append(str(e)))
+    watched.page.on("console", lambda m: m.type == "error" and watched.errors.append(m.text))
+    yield watched
+    context.close()
+
+
+def wait_until_loaded(page) -> None:
+    try:
+        wait_until_loaded(page)
+    except Exception:
+        raise AssertionError(f"status {page.inner_text('#status')!r}, errors {page.errors}")
+
+
+def log_in(page, url: str, username: str) -> None:
+    page.goto(url + "/analytics")
+    page.fill("#login-username", username)
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-form button[type=submit]")
+
+
+def test_anonymous_visitors_get_the_login_form(page, dashboard_url):
+    page.goto(dashboard_url + "/analytics")
+    page.wait_for_selector("#login-form", state="visible")
+    assert page.is_hidden("#dashboard-view")
+
+
+def test_analysts_see_metrics_and_interactive_charts(page, dashboard_url):
+    log_in(page, dashboard_url, "ana")
+    wait_until_loaded(page)
+    assert page.locator(".kpi").first.inner_text().endswith("7")  # 6 known + the hostile one
+    assert page.locator("#dashboard-view .js-plotly-plot").count() >= 8
+    assert page.errors == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "analytics-dashboard.png"), full_page=True)
+
+
+def test_customers_words_are_shown_as_text_never_run(page, dashboard_url):
+    log_in(page, dashboard_url, "ana")
+    wait_until_loaded(page)
+    voices = page.locator("#table-voices")
+    assert HOSTILE in voices.inner_text()
+    assert page.locator("img[src=x]").count() == 0
+    assert page.dialogs == [] and page.errors == []
+
+
+def test_filters_reload_the_reports(page, dashboard_url):
+    log_in(page, dashboard_url, "ana")
+    wait_until_loaded(page)
+    page.select_option("select[name=channel]", "rest")
+    page.click("#filters button[type=submit]")
+    page.wait_for_function("document.querySelector('.kpi .value').textContent === '2'")
+    assert "channel=rest" in page.get_attribute("#export-messages", "href")
+
+
+def test_agents_are_told_the_dashboard_is_not_for_them(page, dashboard_url):
+    log_in(page, dashboard_url, "al")
+    page.wait_for_selector("#denied-view", state="visible")
+    assert "analyst" in page.inner_text("#denied-text")
+
+
+def test_the_page_fits_a_laptop_screen_without_sideways_scrolling(page, dashboard_url):
+    log_in(page, dashboard_url, "ana")
+    wait_until_loaded(page)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
