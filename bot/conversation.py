@@ -117,8 +117,9 @@ class ConversationService:
             received = time.time()
             parse = await self.nlu.parse(text)
             reply = await self.engine.respond(state, parse.to_dict())
+            tracker = self.save_state(state)
             records = self._log_turn(state, parse, reply, received, message_id)
-            await self.hub.save_state(state.id, state.to_dict())
+            await self.hub.save_state(state.id, tracker)
             await self._notify(state.id, {"type": "turn", "status": state.status,
                                           "intent": parse.intent.name, "records": records})
             if reply.escalation:
@@ -127,7 +128,6 @@ class ConversationService:
 
     def _log_turn(self, state: ConversationState, parse: ParseResult, reply: Reply,
                   received: float, message_id: str | None) -> list[MessageRecord]:
-        self.save_state(state)
         records = [MessageRecord(
             id=message_id or new_id(), conversation_id=state.id, sender="user",
             text=parse.redacted_text, intent=parse.intent.name,
@@ -152,21 +152,22 @@ class ConversationService:
                                        actor="bot", data={"name": action}, created_at=_utc(now)))
         return records
 
-    def save_state(self, state: ConversationState) -> None:
+    def save_state(self, state: ConversationState) -> dict:
+        tracker = state.to_dict()
         self.log.write(ConversationRecord(
             id=state.id, channel=state.channel, customer_id=state.customer_db_id,
             status=state.status, started_at=_utc(state.started_at),
             last_active_at=_utc(state.last_active_at), turns=state.turns,
             fallback_count=state.fallback_count, escalated=state.escalated,
-            assigned_agent_id=state.assigned_agent_id, tracker_state=state.to_dict(),
+            assigned_agent_id=state.assigned_agent_id, tracker_state=tracker,
             ended_at=_utc(state.ended_at) if state.ended_at else None,
             csat_rating=state.csat_rating, csat_comment=state.csat_comment,
         ))
+        return tracker
 
     async def commit(self, state: ConversationState) -> None:
         """Store a state changed outside a turn (a claim, a rating); call it under lock()."""
-        self.save_state(state)
-        await self.hub.save_state(state.id, state.to_dict())
+        await self.hub.save_state(state.id, self.save_state(state))
 
     async def _notify(self, conversation_id: str, event: dict) -> None:
         for listener in self._listeners:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 MAX_EVENTS = 60  # events kept for actions' context; the full log lives in the analytics store
@@ -42,7 +42,10 @@ class ConversationState:
         del self.events[:-MAX_EVENTS]
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The fields as a dict sharing their lists and dicts: serialise it before the state
+        changes again (the conversation log and the Redis copy do so at once). asdict's deep
+        copy of the events took ~5 ms of every turn."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
     def from_dict(cls, data: dict) -> ConversationState:

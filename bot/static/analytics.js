@@ -296,6 +296,7 @@ function handleError(error) {
     show("denied-view");
     return;
   }
+  console.error(error);
   $("status").textContent = "Error: " + error.message;
 }
 

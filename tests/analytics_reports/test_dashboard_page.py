@@ -106,7 +106,7 @@ def page(browser) -> Iterator[Watched]:
 
 def wait_until_loaded(page) -> None:
     try:
-        wait_until_loaded(page)
+        page.wait_for_selector("#status:has-text('Updated')", timeout=30_000)
     except Exception:
         raise AssertionError(f"status {page.inner_text('#status')!r}, errors {page.errors}")
 
