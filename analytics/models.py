@@ -16,6 +16,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -165,3 +166,82 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(128))
     role: Mapped[str] = mapped_column(String(16))  # ROLES
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+# -- analytics rollups and model outputs (revision 0002) ---------------------------------
+
+
+class ConversationFacts(Base):
+    """What a conversation's messages add up to; kept current by the conversation log so
+    reports never scan the message table (analytics/facts.py)."""
+
+    __tablename__ = "conversation_facts"
+
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_messages: Mapped[int] = mapped_column(Integer, default=0)
+    bot_messages: Mapped[int] = mapped_column(Integer, default=0)
+    agent_messages: Mapped[int] = mapped_column(Integer, default=0)
+    fallback_messages: Mapped[int] = mapped_column(Integer, default=0)
+    negative_messages: Mapped[int] = mapped_column(Integer, default=0)
+    sentiment_n: Mapped[int] = mapped_column(Integer, default=0)  # customer messages scored
+    sentiment_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    sentiment_first: Mapped[float | None] = mapped_column(Float)
+    sentiment_last: Mapped[float | None] = mapped_column(Float)
+    sentiment_min: Mapped[float | None] = mapped_column(Float)
+    primary_intent: Mapped[str | None] = mapped_column(String(64), index=True)
+    last_intent: Mapped[str | None] = mapped_column(String(64))
+    first_message_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_message_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ended_unresolved: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ConversationIntentFacts(Base):
+    """Per conversation and intent: the customer's messages and their sentiment."""
+
+    __tablename__ = "conversation_intent_facts"
+
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    intent: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+    negative_messages: Mapped[int] = mapped_column(Integer, default=0)
+    sentiment_n: Mapped[int] = mapped_column(Integer, default=0)
+    sentiment_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    first_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class CustomerSegment(Base):
+    """The segment the segmentation model put a customer in (analytics/segments.py)."""
+
+    __tablename__ = "customer_segments"
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    segment: Mapped[str] = mapped_column(String(64), index=True)
+    fitted_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class CsatPrediction(Base):
+    """The satisfaction model's predicted CSAT for a conversation the customer did not rate."""
+
+    __tablename__ = "csat_predictions"
+
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    predicted_csat: Mapped[float] = mapped_column(Float)
+    model: Mapped[str] = mapped_column(String(64))
+    fitted_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+# Reports quote customer messages most negative first, overall and per intent.
+_CUSTOMER_MESSAGE = text("sender = 'user'")
+Index("ix_messages_user_intent_sentiment", Message.intent, Message.sentiment_score,
+      postgresql_where=_CUSTOMER_MESSAGE, sqlite_where=_CUSTOMER_MESSAGE)
+Index("ix_messages_user_sentiment", Message.sentiment_score,
+      postgresql_where=_CUSTOMER_MESSAGE, sqlite_where=_CUSTOMER_MESSAGE)

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from analytics.db import describe
+from analytics.facts import refresh_facts
 from analytics.models import Conversation, Event, Message
 from analytics.records import (
     ConversationRecord,
@@ -273,6 +274,23 @@ class ConversationLog:
                 conn.execute(insert_ignoring_existing(Message.__table__, dialect), messages)
             if events:
                 conn.execute(insert_ignoring_existing(Event.__table__, dialect), events)
+        if conversations or messages:
+            self._refresh_facts({*conversations, *(m["conversation_id"] for m in messages)})
+
+    def _refresh_facts(self, conversation_ids: set[str]) -> None:
+        """Bring the report rollups of these conversations up to date (analytics/facts.py)."""
+        # Its own transaction, after the records are safe: a failure here must never hold
+        # up or reject conversation records. Stale rollups are found and rebuilt later.
+        try:
+            with self._engine.begin() as conn:
+                refresh_facts(conn, conversation_ids)
+        except Exception as exc:  # noqa: BLE001
+            logger.error(
+                "Could not update the report rollups of %d conversations (%s); "
+                "`carebot analytics rebuild-facts` repairs them",
+                len(conversation_ids),
+                _one_line(exc),
+            )
 
     # -- spool ---------------------------------------------------------------------------
 

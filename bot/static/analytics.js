@@ -211,6 +211,8 @@ function driversChart(r) {
       `Bars: change in CSAT for a typical (1 SD) difference, with 95% CI.`
     : r.notes.join(" ");
   const rows = r.rows.filter((row) => row.feature !== "intercept").reverse();
+  $("chart-drivers").hidden = !rows.length;
+  if (!rows.length) return;
   const scale = rows.map((row) => (row.coefficient ? row.effect_per_sd / row.coefficient : 0));
   plot("chart-drivers", [{ type: "bar", orientation: "h", y: rows.map((row) => esc(row.feature)),
     x: rows.map((row) => row.effect_per_sd),
@@ -231,6 +233,8 @@ function journeyChart(r) {
   const nodes = ["start", "pre-purchase", "purchase", "delivery", "post-purchase", "end"];
   const index = Object.fromEntries(nodes.map((n, i) => [n, i]));
   const links = r.rows.filter((row) => row.from_stage in index && row.to_stage in index);
+  $("chart-journey").hidden = !links.length;
+  if (!links.length) { table($("table-journey"), r.columns, []); return; }
   plot("chart-journey", [{ type: "sankey", arrangement: "snap",
     node: { label: nodes, pad: 14, thickness: 14, color: "#5d6d7e" },
     link: { source: links.map((l) => index[l.from_stage]), target: links.map((l) => index[l.to_stage]),
@@ -266,27 +270,41 @@ async function loadAll() {
     "sentiment-by-segment", "escalations", "satisfaction-drivers", "customer-segments", "segment-profiles", "journey"];
   const results = await Promise.all(names.map((name) => report(name, name === "worst-intents" ? { limit: 10, min_conversations: 3 } : {})));
   const r = Object.fromEntries(names.map((name, i) => [name, results[i]]));
-  kpis(r.metrics);
-  timeChart(r["sentiment-over-time"]);
-  outcomesChart(r.outcomes);
-  intentsChart(r.intents);
-  table($("table-worst"), r["worst-intents"].columns.filter((c) => ["intent", "conversations", "avg_sentiment",
-    "negative_share", "escalation_rate", "csat_average", "example"].includes(c.name)), r["worst-intents"].rows);
-  sentimentCsatChart("chart-channel", r["sentiment-by-channel"].rows, "channel");
-  sentimentCsatChart("chart-segment", r["sentiment-by-segment"].rows, "segment");
-  escalationsChart(r.escalations);
-  driversChart(r["satisfaction-drivers"]);
-  const profiles = r["segment-profiles"];
-  $("segments-note").textContent = profiles.rows.length ? `k-means on RFM and support history, ${profiles.meta.k} segments.`
-    : profiles.notes.join(" ");
-  sentimentCsatChart("chart-clusters", r["customer-segments"].rows, "segment");
-  table($("table-profiles"), profiles.columns, profiles.rows);
-  journeyChart(r.journey);
+  const failed = [];
+  const draw = (what, fn) => {
+    // One chart that cannot be drawn must not take the rest of the dashboard with it.
+    try { fn(); } catch (error) { console.error(what, error); failed.push(what); }
+  };
+  draw("metrics", () => kpis(r.metrics));
+  draw("sentiment over time", () => timeChart(r["sentiment-over-time"]));
+  draw("outcomes", () => outcomesChart(r.outcomes));
+  draw("intents", () => intentsChart(r.intents));
+  draw("worst intents", () => table($("table-worst"), r["worst-intents"].columns.filter((c) => ["intent",
+    "conversations", "avg_sentiment", "negative_share", "escalation_rate", "csat_average", "example"].includes(c.name)),
+  r["worst-intents"].rows));
+  draw("channels", () => sentimentCsatChart("chart-channel", r["sentiment-by-channel"].rows, "channel"));
+  draw("segments", () => sentimentCsatChart("chart-segment", r["sentiment-by-segment"].rows, "segment"));
+  draw("escalations", () => escalationsChart(r.escalations));
+  draw("drivers", () => driversChart(r["satisfaction-drivers"]));
+  draw("model segments", () => {
+    const profiles = r["segment-profiles"];
+    $("segments-note").textContent = profiles.rows.length
+      ? `k-means on RFM and support history, ${profiles.meta.k} segments.` : profiles.notes.join(" ");
+    $("chart-clusters").hidden = !r["customer-segments"].rows.length;
+    if (r["customer-segments"].rows.length) sentimentCsatChart("chart-clusters", r["customer-segments"].rows, "segment");
+    table($("table-profiles"), profiles.columns, profiles.rows);
+  });
+  draw("journey", () => journeyChart(r.journey));
   const conversations = await report("conversations", { limit: 50 });
-  table($("table-conversations"), conversations.columns.filter((c) => c.name !== "csat_predicted"), conversations.rows,
-    (row, column) => (column.name === "csat" && row.csat_predicted ? "predicted" : ""));
+  // A rating is shown as given; a prediction with decimals, in italics and labelled as such.
+  const shown = conversations.rows.map((row) => ({ ...row, csat: row.csat === null ? null
+    : row.csat_predicted ? `${Number(row.csat).toFixed(2)} (predicted)` : String(row.csat) }));
+  table($("table-conversations"), conversations.columns.filter((c) => c.name !== "csat_predicted")
+    .map((c) => (c.name === "csat" ? { ...c, kind: "text" } : c)), shown,
+  (row, column) => (column.name === "csat" && row.csat_predicted ? "predicted" : ""));
   await loadVoices();
-  $("status").textContent = `Updated in ${((performance.now() - started) / 1000).toFixed(1)} s`;
+  $("status").textContent = `Updated in ${((performance.now() - started) / 1000).toFixed(1)} s` +
+    (failed.length ? ` (could not draw: ${failed.join(", ")})` : "");
 }
 
 function handleError(error) {
@@ -296,7 +314,7 @@ function handleError(error) {
     show("denied-view");
     return;
   }
-  console.error(error);
+  console.error(error.stack || error);
   $("status").textContent = "Error: " + error.message;
 }
 
