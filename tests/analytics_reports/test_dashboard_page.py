@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 from dashboard_app import PASSWORD, add_users, dashboard_app
+from known_data import load_known_data
+from report_databases import migrated_engine
 from sqlalchemy import insert
 
 from analytics.facts import rebuild_facts
@@ -26,6 +28,14 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 HOSTILE = '<img src=x onerror="alert(1)"><script>alert(2)</script> where is my refund?'
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory) -> Iterator:
+    """The known conversations on SQLite (the API tests cover both databases)."""
+    with migrated_engine("sqlite", tmp_path_factory.mktemp("page")) as engine:
+        load_known_data(engine)
+        yield engine
 
 
 @pytest.fixture(scope="module")
