@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, literal_column, select
 
+from analytics.facts import SMALL_TALK
 from analytics.models import CsatPrediction, Message
 from analytics.report_scope import (
     IF,
@@ -90,7 +91,7 @@ def intents(conn: Connection, filters: ReportFilters, options: ReportOptions) ->
 def worst_intents(conn: Connection, filters: ReportFilters, options: ReportOptions) -> Report:
     """Intents ranked worst first (lowest CSAT, then lowest sentiment), with a quote each."""
     rows = [r for r in _intent_rows(conn, filters, options)
-            if r["conversations"] >= options.min_conversations and r["intent"] != "nlu_fallback"]
+            if r["conversations"] >= options.min_conversations and r["intent"] not in SMALL_TALK]
 
     def badness(r: dict[str, Any]) -> tuple:
         csat = r["csat_average"] if r["csat_average"] is not None else 6.0

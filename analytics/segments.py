@@ -164,15 +164,39 @@ def fit_segments(engine: Engine, models_dir: Path | None, *,
     return profiles
 
 
+_QUALIFIERS = {  # feature -> (words when above average, words when below)
+    "contacts": ("many contacts", "few contacts"),
+    "escalation_share": ("often escalated", "rarely escalated"),
+    "avg_sentiment": ("positive", "negative"),
+    "csat": ("high CSAT", "low CSAT"),
+    "orders": ("many orders", "few orders"),
+    "recency_days": ("long since last order", "ordered lately"),
+    "spend": ("big spenders", "small spenders"),
+}
+
+
+def _qualified(base: str, z: dict[str, float], used: set[str]) -> str:
+    """``base`` made unique by the features on which this segment stands out most."""
+    for feature in sorted(_QUALIFIERS, key=lambda f: -abs(z[f])):
+        name = f"{base} ({_QUALIFIERS[feature][0 if z[feature] >= 0 else 1]})"
+        if name not in used:
+            return name
+    n = 2
+    while f"{base} ({n})" in used:
+        n += 1
+    return f"{base} ({n})"
+
+
 def _profiles(data: pd.DataFrame, labels: np.ndarray,
               centers: np.ndarray) -> list[SegmentProfile]:
     profiles, used = [], set()
-    for label, center in enumerate(centers):
-        z = {name: round(float(v), 3) for name, v in zip(FEATURES, center, strict=True)}
-        name = base = name_segment(z)
-        n = 2
-        while name in used:
-            name, n = f"{base} ({n})", n + 1
+    zs = [{name: round(float(v), 3) for name, v in zip(FEATURES, center, strict=True)}
+          for center in centers]
+    bases = [name_segment(z) for z in zs]
+    for label, z in enumerate(zs):
+        base = bases[label]
+        # Segments sharing a name are told apart by what distinguishes each of them.
+        name = base if bases.count(base) == 1 else _qualified(base, z, used)
         used.add(name)
         members = data[labels == label]
         median = {f: round(float(members[f].median()), 3) for f in FEATURES}

@@ -176,5 +176,10 @@ def users_add(config: Config, name: str, role: str, password: str) -> None:
     click.echo(f"Added {user.role} '{user.username}' (id {user.id}).")
 
 
+from bot.cli_nlu import nlu_group, sentiment_group  # noqa: E402
+
+main.add_command(nlu_group)
+main.add_command(sentiment_group)
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -173,7 +173,7 @@ class Experience:
 
 def rating(rng: random.Random, persona: Persona, experience: Experience) -> int | None:
     """1-5, or None when the customer does not bother to rate (most don't)."""
-    score = {"calm": 4.2, "neutral": 3.8, "frustrated": 3.0, "angry": 2.3}[persona.mood]
+    score = {"calm": 4.0, "neutral": 3.6, "frustrated": 2.7, "angry": 2.0}[persona.mood]
     score += 0.5 * min(experience.answered, 2) - 0.7 * experience.fallbacks
     if experience.escalated:
         score += 0.6 if experience.agent_resolved else -1.0
@@ -182,7 +182,7 @@ def rating(rng: random.Random, persona: Persona, experience: Experience) -> int 
     score += rng.gauss(0, 0.6)
     value = int(round(min(5.0, max(1.0, score))))
     extreme = value in (1, 5)
-    if rng.random() > (0.75 if extreme else 0.5):
+    if rng.random() > (0.55 if extreme else 0.35):
         return None
     return value
 

@@ -159,6 +159,9 @@ class SimulatedConversation:
                 await self._agent_handles_it()
                 return
             said = " ".join(replies).lower()
+            if "?" in said and rng.random() < (0.12 if persona.mood == "angry" else 0.05):
+                self.experience.gave_up = True  # walked away instead of answering
+                return
             if "order number" in said and "?" in said:
                 text = self._order_answer()
             elif "email address" in said:

@@ -1,7 +1,9 @@
-"""Sentence embeddings from all-MiniLM-L6-v2 (mean pooling, L2-normalised).
+"""Sentence embeddings from all-MiniLM-L6-v2 (mean pooling, L2-normalised), and the
+sentiment probabilities computed in the same pass when a joint model is trained.
 
-ONNX Runtime serves the model when an exported copy exists in the models directory
-(``export_onnx`` writes it at train time); otherwise torch does. One instance per process.
+Backends, best first: the joint ONNX graph written by ``carebot train`` (``nlu.int8.onnx``:
+embedding + sentiment, see :mod:`nlp.joint`), an embedding-only ONNX export, torch.
+One instance per models directory per process.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ logger = logging.getLogger(__name__)
 
 ONNX_FILE = "encoder.onnx"
 ONNX_INT8_FILE = "encoder.int8.onnx"
+JOINT_ONNX_FILE = "nlu.onnx"
+JOINT_ONNX_INT8_FILE = "nlu.int8.onnx"
+SMALL_BATCH = 8  # up to this many texts run on the one-thread session
 _lock = threading.Lock()
 _shared: dict[tuple, SentenceEncoder] = {}
 
@@ -31,56 +36,85 @@ def minilm_path() -> Path:
 
 
 class SentenceEncoder:
-    """``encode(texts) -> (n, 384) float32`` unit vectors."""
+    """``encode(texts) -> (n, 384) float32`` unit vectors; ``encode_with_sentiment`` adds
+    (n, 3) [negative, neutral, positive] probabilities when the model has a sentiment head."""
 
     def __init__(
         self,
-        model_dir: str | Path | None = None,
         onnx_path: str | Path | None = None,
+        sentiment_dir: str | Path | None = None,
         max_length: int = 128,
     ) -> None:
         from transformers import AutoTokenizer
 
-        self.model_dir = Path(model_dir) if model_dir else minilm_path()
         self.max_length = max_length
-        self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
-        self._session = None
+        self.tokenizer = AutoTokenizer.from_pretrained(minilm_path())
+        self._sessions: dict[int, object] = {}
+        self._onnx_path = Path(onnx_path) if onnx_path and Path(onnx_path).exists() else None
         self._model = None
-        if onnx_path and Path(onnx_path).exists():
-            from nlp.onnx_export import session
+        self._joint = None
+        if self._onnx_path is not None:
+            outputs = [o.name for o in self._session(1).get_outputs()]
+            self.has_sentiment = "sentiment" in outputs
+            self.backend = f"onnxruntime:{self._onnx_path.name}"
+        elif sentiment_dir is not None:
+            from nlp.joint import load_joint
 
-            self._session = session(onnx_path)
-            self._inputs = {i.name for i in self._session.get_inputs()}
-            self.backend = f"onnxruntime:{Path(onnx_path).name}"
+            self._joint, _, _ = load_joint(sentiment_dir)
+            self.has_sentiment = True
+            self.backend = "torch:joint"
         else:
-            import torch
-            from transformers import AutoModel
+            from nlp.joint import load_base, torch_threads
 
-            torch.set_num_threads(min(2, os.cpu_count() or 1))
-            self._model = AutoModel.from_pretrained(self.model_dir).eval()
+            torch_threads()
+            self._model, _ = load_base()
+            self.has_sentiment = False
             self.backend = "torch"
         logger.info("sentence encoder ready (%s)", self.backend)
 
     @classmethod
     def shared(cls, models_dir: str | Path | None = None) -> SentenceEncoder:
-        """The process-wide encoder, preferring the ONNX export found in ``models_dir``."""
-        onnx_path = None
+        """The process-wide encoder for ``models_dir``: its joint ONNX graph if exported,
+        else the torch joint model if a sentiment branch is trained, else plain MiniLM."""
+        onnx_path = sentiment_dir = None
         if models_dir is not None:
-            for name in (ONNX_INT8_FILE, ONNX_FILE):
-                if (Path(models_dir) / name).exists():
-                    onnx_path = Path(models_dir) / name
-                    break
-        key = (str(onnx_path),)
+            models_dir = Path(models_dir)
+            names = (JOINT_ONNX_INT8_FILE, JOINT_ONNX_FILE, ONNX_INT8_FILE, ONNX_FILE)
+            onnx_path = next((models_dir / n for n in names if (models_dir / n).exists()), None)
+            if onnx_path is None and (models_dir / "sentiment" / "branch.safetensors").exists():
+                sentiment_dir = models_dir / "sentiment"
+        key = (str(onnx_path), str(sentiment_dir))
         with _lock:
             if key not in _shared:
-                _shared[key] = cls(onnx_path=onnx_path)
+                _shared[key] = cls(onnx_path=onnx_path, sentiment_dir=sentiment_dir)
             return _shared[key]
 
+    @staticmethod
+    def forget_shared() -> None:
+        """Drop the process-wide encoders (after retraining in the same process)."""
+        with _lock:
+            _shared.clear()
+
+    def _session(self, threads: int):
+        # Small batches (live traffic) run on one thread; big ones may use two.
+        if threads not in self._sessions:
+            from nlp.onnx_export import session
+
+            self._sessions[threads] = session(self._onnx_path, threads=threads)
+        return self._sessions[threads]
+
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
-        out = np.zeros((len(texts), 384), dtype=np.float32)
+        return self.encode_with_sentiment(texts, batch_size)[0]
+
+    def encode_with_sentiment(
+        self, texts: list[str], batch_size: int = 64
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        n = len(texts)
+        embeddings = np.zeros((n, 384), dtype=np.float32)
+        sentiment = np.zeros((n, 3), dtype=np.float32) if self.has_sentiment else None
         # Sorting by length keeps padding small inside each batch.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for start in range(0, len(texts), batch_size):
+        order = sorted(range(n), key=lambda i: len(texts[i]))
+        for start in range(0, n, batch_size):
             idx = order[start : start + batch_size]
             batch = self.tokenizer(
                 [texts[i] for i in idx],
@@ -89,33 +123,42 @@ class SentenceEncoder:
                 max_length=self.max_length,
                 return_tensors="np",
             )
-            mask = batch["attention_mask"].astype(np.float32)
-            hidden = self._forward(batch)
-            summed = (hidden * mask[:, :, None]).sum(axis=1)
-            pooled = summed / np.clip(mask.sum(axis=1, keepdims=True), 1e-9, None)
-            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-            out[idx] = pooled / np.clip(norms, 1e-12, None)
-        return out
+            emb, probs = self._forward(batch, large=n > SMALL_BATCH)
+            embeddings[idx] = emb
+            if sentiment is not None:
+                sentiment[idx] = probs
+        return embeddings, sentiment
 
-    def _forward(self, batch) -> np.ndarray:
-        if self._session is not None:
-            feeds = {k: v.astype(np.int64) for k, v in batch.items() if k in self._inputs}
-            return self._session.run(None, feeds)[0]
+    def _forward(self, batch, large: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        feeds = {k: v.astype(np.int64) for k, v in batch.items()}
+        if self._onnx_path is not None:
+            threads = min(2, os.cpu_count() or 1) if large else 1
+            if os.environ.get("CAREBOT_NLU_THREADS"):
+                threads = int(os.environ["CAREBOT_NLU_THREADS"])
+            session = self._session(threads)
+            names = {i.name for i in session.get_inputs()}
+            outputs = session.run(None, {k: v for k, v in feeds.items() if k in names})
+            if self.has_sentiment:
+                return outputs[0], outputs[1]
+            return _pool(outputs[0], feeds["attention_mask"]), None
         import torch
 
         with torch.inference_mode():
-            tensors = {k: torch.from_numpy(v.astype(np.int64)) for k, v in batch.items()}
-            return self._model(**tensors).last_hidden_state.numpy()
+            tensors = {k: torch.from_numpy(v) for k, v in feeds.items()}
+            if "token_type_ids" not in tensors:
+                tensors["token_type_ids"] = torch.zeros_like(tensors["input_ids"])
+            if self._joint is not None:
+                emb, probs = self._joint(
+                    tensors["input_ids"], tensors["attention_mask"], tensors["token_type_ids"]
+                )
+                return emb.numpy(), probs.numpy()
+            hidden = self._model(**tensors).last_hidden_state.numpy()
+        return _pool(hidden, feeds["attention_mask"]), None
 
 
-def export_onnx(models_dir: str | Path, quantize: bool = True) -> Path | None:
-    """Export MiniLM to ONNX in ``models_dir`` (plus int8); None if export is unavailable."""
-    from transformers import AutoModel, AutoTokenizer
-
-    from nlp.onnx_export import export
-
-    models_dir = Path(models_dir)
-    models_dir.mkdir(parents=True, exist_ok=True)
-    model = AutoModel.from_pretrained(minilm_path())
-    tokenizer = AutoTokenizer.from_pretrained(minilm_path())
-    return export(model, tokenizer, models_dir / ONNX_FILE, "last_hidden_state", quantize)
+def _pool(hidden: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+    mask = attention_mask.astype(np.float32)
+    pooled = (hidden * mask[:, :, None]).sum(axis=1) / np.clip(
+        mask.sum(axis=1, keepdims=True), 1e-9, None
+    )
+    return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)

@@ -28,7 +28,8 @@ BUILTIN_REGEXES: dict[str, list[str]] = {
 }
 # spaCy labels worth passing on; CARDINAL/ORDINAL/PRODUCT mostly mislabel order numbers.
 _DIGITS_ONLY = re.compile(r"[\d\s]+")
-SPACY_LABELS = frozenset({"PERSON", "GPE", "LOC", "ORG", "DATE", "TIME", "NORP", "FAC"})
+# PERSON is left out: names are personal data the bot never needs as a slot.
+SPACY_LABELS = frozenset({"GPE", "LOC", "ORG", "DATE", "TIME", "NORP", "FAC"})
 
 
 @dataclass

@@ -25,6 +25,23 @@ _ADDRESS = re.compile(
     re.IGNORECASE,
 )
 _ORDER_ID = re.compile(r"\bA\d{5}\b", re.IGNORECASE)
+# A capitalised word that is not the message's first word (nor "I", "I'm"): maybe a name.
+_CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)(?<![.!?])\b(?!I')[A-Z][a-z'-]*[a-z]\b")
+_FIRST_TWO_CAPITALISED = re.compile(r"^\s*[A-Z][a-z'-]+\s+[A-Z][a-z'-]+\b")
+_NAME_WORD = r"[A-Za-z][a-z'-]+"
+_NOT_A_NAME = re.compile(
+    r"(?:the|a|an|on|in|at|not|still|here|there|from|with|and|also|very|so|really|just|"
+    r"sorry|happy|sad|angry|upset|fine|good|ok|okay|done|back|new|about|your|my|his|her|"
+    r"their|please|thanks|thank|again|speaking|is|was|and|but|or|to|for|of|it|this|that|"
+    r"\w+ing|\w+ed)$",
+    re.IGNORECASE,
+)
+# "my name is john smith", "call me Jo", "Mr Brown": names the NER misses in lower case.
+_NAME_CUE = re.compile(
+    rf"\b(?:my name is|my name's|name is|call me|signed|regards,?|(?:mr|mrs|ms|miss|dr)\.?)"
+    rf"\s+(?P<name>{_NAME_WORD}(?:\s+{_NAME_WORD})?)",
+    re.IGNORECASE,
+)
 PLACEHOLDERS = {k: f"[{k}]" for k in ("EMAIL", "PHONE", "CARD", "ADDRESS", "PERSON")}
 
 
@@ -60,6 +77,13 @@ def find_pii(text: str, doc=None) -> list[PIISpan]:
             add("PHONE", m.start(), m.end())
     for m in _ADDRESS.finditer(text):
         add("ADDRESS", m.start(), m.end())
+    for m in _NAME_CUE.finditer(text):
+        words = m.group("name").split()
+        while words and _NOT_A_NAME.match(words[-1]):
+            words.pop()
+        if words and not _NOT_A_NAME.match(words[0]):
+            start = m.start("name")
+            add("PERSON", start, start + len(" ".join(words)))
     if doc is not None:
         for ent in doc.ents:
             if ent.label_ == "PERSON" and not _ORDER_ID.search(ent.text):
@@ -67,12 +91,23 @@ def find_pii(text: str, doc=None) -> list[PIISpan]:
     return sorted(spans, key=lambda s: s.start)
 
 
+def may_name_someone(text: str) -> bool:
+    """Whether spaCy's NER is worth running: a capitalised word past the first one."""
+    return bool(_CAPITALISED.search(text) or _FIRST_TWO_CAPITALISED.match(text))
+
+
+def _is_name_token(token) -> bool:
+    return token.text.istitle() and token.is_alpha and not token.is_stop
+
+
 def _whole_name(doc, ent) -> tuple[int, int]:
     """The small spaCy model often tags only the surname; take adjacent capitalised names."""
     start, end = ent.start, ent.end
-    while start > 0 and doc[start - 1].pos_ == "PROPN" and doc[start - 1].text.istitle():
+    while (
+        start > 0 and _is_name_token(doc[start - 1]) and doc[start - 1].ent_type_ in ("", "PERSON")
+    ):
         start -= 1
-    while end < len(doc) and doc[end].pos_ == "PROPN" and doc[end].text.istitle():
+    while end < len(doc) and _is_name_token(doc[end]) and doc[end].ent_type_ in ("", "PERSON"):
         end += 1
     return doc[start].idx, doc[end - 1].idx + len(doc[end - 1].text)
 

@@ -1,16 +1,24 @@
-"""The NLU pipeline: one object per process that turns a message into a ParseResult."""
+"""The NLU pipeline: one object per process that turns a message into a ParseResult.
+
+Per message: one transformer pass (sentence embedding + sentiment, :mod:`nlp.joint`), a
+logistic regression over it and TF-IDF n-grams (intent), regexes/lookups (entities, PII),
+and spaCy's NER only when the message has a capitalised word that could be a name.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from pathlib import Path
+
+import numpy as np
 
 from nlp.encoder import SentenceEncoder
 from nlp.entities import EntityExtractor
 from nlp.intent import IntentClassifier
-from nlp.pii import find_pii, mask
-from nlp.sentiment import SentimentModel
+from nlp.pii import find_pii, mask, may_name_someone
+from nlp.sentiment import to_sentiment
 from nlp.spacy_model import load_spacy
 from nlp.types import ParseResult
 
@@ -21,6 +29,7 @@ ENTITIES_FILE = "entities.json"
 SENTIMENT_DIR = "sentiment"
 METADATA_FILE = "metadata.json"
 RANKING_SIZE = 10
+CACHE_SIZE = 4096
 
 
 class NLUNotTrainedError(RuntimeError):
@@ -35,14 +44,21 @@ class NLU:
         encoder: SentenceEncoder,
         intents: IntentClassifier,
         entities: EntityExtractor,
-        sentiment: SentimentModel,
         spacy_nlp,
+        sentiment=None,
+        cache_size: int = CACHE_SIZE,
     ) -> None:
+        """``sentiment`` (anything with ``predict_proba(texts)``) replaces the encoder's own
+        sentiment head; it is required when the encoder has none."""
+        if sentiment is None and not encoder.has_sentiment:
+            raise NLUNotTrainedError("no sentiment model: run `carebot train`")
         self.encoder = encoder
         self.intents = intents
         self.entities = entities
         self.sentiment = sentiment
         self.spacy = spacy_nlp
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, ParseResult] = OrderedDict()
 
     @staticmethod
     def is_trained(models_dir: str | Path) -> bool:
@@ -55,21 +71,30 @@ class NLU:
     @classmethod
     def load(cls, models_dir: str | Path, sentiment_model: str | Path | None = None) -> NLU:
         """Load a trained pipeline; ``sentiment_model`` may name any transformers
-        sequence-classification directory to use instead of the trained one."""
+        sequence-classification directory to use instead of the trained sentiment head."""
         started = time.perf_counter()
         models_dir = Path(models_dir)
-        if not (models_dir / INTENT_FILE).exists():
+        if not cls.is_trained(models_dir):
             raise NLUNotTrainedError(
                 f"no trained NLU model in {models_dir}; run `carebot train` first"
             )
         encoder = SentenceEncoder.shared(models_dir)
+        sentiment = None
+        if sentiment_model is None and not encoder.has_sentiment:
+            sentiment_model = models_dir / SENTIMENT_DIR  # a transformers model directory
+        if sentiment_model is not None:
+            from nlp.sentiment import SentimentModel
+
+            sentiment = SentimentModel.load(sentiment_model)
         nlu = cls(
             encoder=encoder,
             intents=IntentClassifier.load(models_dir / INTENT_FILE, encoder=encoder),
             entities=EntityExtractor.load(models_dir / ENTITIES_FILE),
-            sentiment=SentimentModel.load(sentiment_model or models_dir / SENTIMENT_DIR),
             spacy_nlp=load_spacy(),
+            sentiment=sentiment,
         )
+        nlu.parse("hello")  # the first call pays ONNX Runtime's set-up, not a customer
+        nlu._cache.clear()
         logger.info(
             "NLU loaded from %s in %.1f s (encoder: %s)",
             models_dir,
@@ -84,15 +109,28 @@ class NLU:
     def parse_batch(self, texts: list[str]) -> list[ParseResult]:
         """Parse many messages at once; batching amortises the transformer calls."""
         texts = [t if isinstance(t, str) else str(t) for t in texts]
-        if not texts:
-            return []
-        docs = list(self.spacy.pipe(texts))
-        embeddings = self.encoder.encode(texts)
+        results: list[ParseResult | None] = [self._cache.get(t) for t in texts]
+        todo = sorted({t for t, r in zip(texts, results, strict=True) if r is None})
+        if todo:
+            fresh = dict(zip(todo, self._parse_uncached(todo), strict=True))
+            for text, result in fresh.items():
+                self._cache[text] = result
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+            results = [
+                r if r is not None else fresh[t] for t, r in zip(texts, results, strict=True)
+            ]
+        return results
+
+    def _parse_uncached(self, texts: list[str]) -> list[ParseResult]:
+        embeddings, sentiment_probs = self.encoder.encode_with_sentiment(texts)
+        if self.sentiment is not None:
+            sentiment_probs = self.sentiment.predict_proba(texts)
         ranked = self.intents.rank(texts, embeddings, top=RANKING_SIZE)
-        sentiments = self.sentiment.predict(texts)
+        docs = self._ner_docs(texts)
         results = []
-        for text, doc, (intent, ranking), sentiment in zip(
-            texts, docs, ranked, sentiments, strict=True
+        for text, doc, (intent, ranking), probs in zip(
+            texts, docs, ranked, np.asarray(sentiment_probs), strict=True
         ):
             pii = find_pii(text, doc)
             results.append(
@@ -101,9 +139,17 @@ class NLU:
                     intent=intent,
                     intent_ranking=ranking,
                     entities=self.entities.extract(text, doc),
-                    sentiment=sentiment,
+                    sentiment=to_sentiment(probs),
                     redacted_text=mask(text, pii),
                     pii=pii,
                 )
             )
         return results
+
+    def _ner_docs(self, texts: list[str]) -> list:
+        """spaCy docs for the texts that may hold a name (None for the others)."""
+        wanted = [i for i, t in enumerate(texts) if may_name_someone(t)]
+        docs: list = [None] * len(texts)
+        for i, doc in zip(wanted, self.spacy.pipe([texts[i] for i in wanted]), strict=True):
+            docs[i] = doc
+        return docs

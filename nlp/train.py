@@ -10,14 +10,17 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from nlp.encoder import ONNX_FILE, ONNX_INT8_FILE, SentenceEncoder, export_onnx
+from nlp.encoder import (
+    JOINT_ONNX_FILE,
+    JOINT_ONNX_INT8_FILE,
+    ONNX_FILE,
+    ONNX_INT8_FILE,
+    SentenceEncoder,
+)
 from nlp.entities import EntityExtractor
 from nlp.intent import IntentClassifier
-from nlp.onnx_export import int8_path
+from nlp.joint import BRANCH_FILE, export_joint_onnx, train_sentiment
 from nlp.pipeline import ENTITIES_FILE, INTENT_FILE, METADATA_FILE, SENTIMENT_DIR
-from nlp.sentiment import ONNX_FILE as SENTIMENT_ONNX_FILE
-from nlp.sentiment import export_onnx as export_sentiment_onnx
-from nlp.sentiment import train_sentiment
 from nlp.training_data import load_nlu_yaml
 
 logger = logging.getLogger(__name__)
@@ -46,7 +49,10 @@ def train(
     progress: bool = True,
     onnx: bool = True,
 ) -> TrainReport:
-    """Train intents and entity config (always) and sentiment (when missing or asked)."""
+    """Train intents and entity config (always) and sentiment (when missing or asked).
+
+    With ``onnx`` the joint encoder+sentiment graph is exported (int8) for serving.
+    """
     nlu_yaml, models_dir = Path(nlu_yaml), Path(models_dir)
     models_dir.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
@@ -63,15 +69,31 @@ def train(
     EntityExtractor.from_training_data(data).save(models_dir / ENTITIES_FILE)
     timings["entities"] = time.perf_counter() - step
 
-    if onnx:
+    sentiment_dir = models_dir / SENTIMENT_DIR
+    sentiment_trained = retrain_sentiment or not (sentiment_dir / BRANCH_FILE).exists()
+    if sentiment_trained:
         step = time.perf_counter()
-        has_export = (models_dir / ONNX_INT8_FILE).exists() or (models_dir / ONNX_FILE).exists()
-        if not has_export:
-            export_onnx(models_dir)
+        train_sentiment(sentiment_dir, progress=progress)
+        timings["sentiment"] = time.perf_counter() - step
+    else:
+        logger.info(
+            "sentiment model kept from %s (pass retrain_sentiment to rebuild)", sentiment_dir
+        )
+    # Files of older layouts would shadow the joint model; the joint export replaces them.
+    for stale in (ONNX_FILE, ONNX_INT8_FILE):
+        (models_dir / stale).unlink(missing_ok=True)
+    joint_files = [models_dir / JOINT_ONNX_FILE, models_dir / JOINT_ONNX_INT8_FILE]
+    if onnx and (sentiment_trained or not any(p.exists() for p in joint_files)):
+        step = time.perf_counter()
+        export_joint_onnx(sentiment_dir, models_dir / JOINT_ONNX_FILE)
         timings["onnx_export"] = time.perf_counter() - step
+    if not onnx:
+        for path in joint_files:
+            path.unlink(missing_ok=True)
+    SentenceEncoder.forget_shared()
 
     step = time.perf_counter()
-    encoder = SentenceEncoder.shared(models_dir if onnx else None)
+    encoder = SentenceEncoder.shared(models_dir)
     texts = [e.text for e in data.examples]
     embeddings = _encode_with_progress(encoder, texts, progress)
     timings["encode"] = time.perf_counter() - step
@@ -82,23 +104,6 @@ def train(
     classifier.save(models_dir / INTENT_FILE)
     timings["intent"] = time.perf_counter() - step
     logger.info("intent classifier trained in %.1f s", timings["intent"])
-
-    sentiment_dir = models_dir / SENTIMENT_DIR
-    sentiment_trained = retrain_sentiment or not (sentiment_dir / "config.json").exists()
-    if sentiment_trained:
-        step = time.perf_counter()
-        train_sentiment(sentiment_dir, progress=progress)
-        timings["sentiment"] = time.perf_counter() - step
-    else:
-        logger.info(
-            "sentiment model kept from %s (pass retrain_sentiment to rebuild)", sentiment_dir
-        )
-    if onnx:
-        onnx_path = sentiment_dir / SENTIMENT_ONNX_FILE
-        if sentiment_trained or not (onnx_path.exists() or int8_path(onnx_path).exists()):
-            step = time.perf_counter()
-            export_sentiment_onnx(sentiment_dir)
-            timings["sentiment_onnx_export"] = time.perf_counter() - step
     timings["total"] = time.perf_counter() - started
 
     report = TrainReport(

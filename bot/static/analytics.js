@@ -74,10 +74,10 @@ function fillSelect(select, values) {
 function showModels(models) {
   const parts = [];
   for (const [name, info] of Object.entries(models)) {
-    parts.push(info ? `${name}: ${fmt(info.fitted_at, "datetime")} UTC, ${fmt(info.n_rows, "int")} rows`
-      : `${name}: not fitted`);
+    parts.push(info ? `${name} fitted ${fmt(info.fitted_at, "datetime")} UTC on ${fmt(info.n_rows, "int")} rows`
+      : `${name} not fitted yet`);
   }
-  $("models").textContent = "Models — " + parts.join(" · ");
+  $("models").textContent = "Models: " + parts.join(" · ") + " (refit with `carebot analytics retrain`).";
 }
 
 function table(container, columns, rows, cellClass = () => "") {

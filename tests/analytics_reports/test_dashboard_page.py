@@ -119,8 +119,9 @@ def page(browser) -> Iterator[Watched]:
 def wait_until_loaded(page) -> None:
     try:
         page.wait_for_selector("#status:has-text('Updated')", timeout=30_000)
-    except Exception:
-        raise AssertionError(f"status {page.inner_text('#status')!r}, errors {page.errors}")
+    except Exception as exc:
+        raise AssertionError(
+            f"status {page.inner_text('#status')!r}, errors {page.errors}") from exc
 
 
 def log_in(page, url: str, username: str) -> None:

@@ -78,10 +78,10 @@ def test_worst_intents_rank_by_csat_then_sentiment_and_quote_the_customer(engine
     assert report.rows[0]["example"] == "the shoes I sent back three weeks ago!!"
 
 
-def test_worst_intents_ignore_rare_intents(engine):
+def test_worst_intents_ignore_rare_intents_and_small_talk(engine):
     report = run_report(engine, "worst-intents", None, ReportOptions(min_conversations=2,
                                                                      now=NOW))
-    assert {r["intent"] for r in report.rows} == {"greet", "order_status"}
+    assert {r["intent"] for r in report.rows} == {"order_status"}  # greet is in 2 as well
 
 
 def test_voices_are_the_customers_redacted_words_most_negative_first(engine):

@@ -54,3 +54,18 @@ def test_spans_point_into_the_original_text(spacy_nlp):
 def test_luhn_checksum():
     assert luhn_valid("79927398713")
     assert not luhn_valid("79927398710")
+
+
+def test_lower_case_name_after_my_name_is_is_redacted():
+    assert redact("hi, my name is john smith", doc=None)[0] == "hi, my name is [PERSON]"
+
+
+def test_words_after_my_name_is_that_are_not_names_stay():
+    assert redact("my name is on the order", doc=None)[1] == []
+
+
+def test_messages_without_capitalised_words_skip_the_ner():
+    from nlp.pii import may_name_someone
+
+    assert not may_name_someone("where is my order A10023?")
+    assert may_name_someone("this is Maria Garcia")

@@ -1,19 +1,24 @@
-"""Sentiment on obvious customer-service messages, using the repo's trained model.
+"""Sentiment from the trained joint model (CAREBOT_MODELS_DIR, default /work/main/models).
 
-The model is read from CAREBOT_MODELS_DIR (default /work/main/models); these tests skip
-when it has not been trained (`carebot train`), because training takes minutes.
+These tests skip when the models directory has not been trained (`carebot train`).
 """
 
 import pytest
 
-from nlp.sentiment import SentimentModel, _label_columns
+from nlp.encoder import SentenceEncoder
+from nlp.sentiment import _label_columns, to_sentiment
+from nlp.types import SENTIMENT_LABELS
 
 
 @pytest.fixture(scope="module")
-def sentiment(models_dir) -> SentimentModel:
-    if not (models_dir / "sentiment" / "config.json").exists():
+def encoder(models_dir) -> SentenceEncoder:
+    if not (models_dir / "sentiment" / "branch.safetensors").exists():
         pytest.skip(f"no trained sentiment model in {models_dir}; run `carebot train`")
-    return SentimentModel.load(models_dir / "sentiment")
+    return SentenceEncoder.shared(models_dir)
+
+
+def label_of(encoder, text: str) -> str:
+    return SENTIMENT_LABELS[int(encoder.encode_with_sentiment([text])[1][0].argmax())]
 
 
 @pytest.mark.parametrize(
@@ -21,26 +26,34 @@ def sentiment(models_dir) -> SentimentModel:
     [
         ("thank you so much, that was really helpful", "positive"),
         ("this is the third time I'm asking, where is my refund?!", "negative"),
+        ("my package arrived damaged", "negative"),
         ("what time do you open?", "neutral"),
+        ("where is my order A10023?", "neutral"),
     ],
 )
-def test_obvious_messages_get_the_obvious_label(sentiment, text, label):
-    assert sentiment.predict([text])[0].label == label
+def test_obvious_messages_get_the_obvious_label(encoder, text, label):
+    assert label_of(encoder, text) == label
 
 
-def test_score_is_positive_minus_negative_probability(sentiment):
-    result = sentiment.predict(["great service, thanks"])[0]
+def test_a_neutral_question_is_far_from_the_escalation_threshold(encoder):
+    probs = encoder.encode_with_sentiment(["do you ship to Canada?"])[1][0]
+    assert probs[0] < 0.5
+
+
+def test_score_is_positive_minus_negative_probability(encoder):
+    result = to_sentiment(encoder.encode_with_sentiment(["great service, thanks"])[1][0])
     assert set(result.scores) == {"negative", "neutral", "positive"}
     assert sum(result.scores.values()) == pytest.approx(1.0, abs=1e-4)
     assert result.score == pytest.approx(result.scores["positive"] - result.scores["negative"])
 
 
-def test_torch_and_onnx_backends_agree(sentiment, models_dir):
-    torch_model = SentimentModel.load(models_dir / "sentiment", onnx=False)
+def test_torch_and_onnx_backends_agree(encoder, models_dir):
+    torch_encoder = SentenceEncoder(sentiment_dir=models_dir / "sentiment")
     texts = ["the parcel never arrived", "thanks a lot!", "do you ship to Spain?"]
-    assert [s.label for s in torch_model.predict(texts)] == [
-        s.label for s in sentiment.predict(texts)
-    ]
+    emb_t, probs_t = torch_encoder.encode_with_sentiment(texts)
+    emb_o, probs_o = encoder.encode_with_sentiment(texts)
+    assert list(probs_t.argmax(1)) == list(probs_o.argmax(1))
+    assert (emb_t * emb_o).sum(1).min() > 0.97  # int8 keeps the embedding's direction
 
 
 def test_named_labels_are_mapped_whatever_their_order():
