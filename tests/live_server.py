@@ -115,6 +115,9 @@ class RunningServer:
     def ws_url(self) -> str:
         return self.url.replace("http://", "ws://") + "/ws"
 
+    def post(self, path: str, **kwargs) -> requests.Response:
+        return requests.post(self.url + path, timeout=60, **kwargs)
+
     def say(self, sender: str, message: str, **metadata) -> list[dict]:
         body = {"sender": sender, "message": message}
         if metadata:

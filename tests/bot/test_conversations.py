@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
+from live_server import wait_for
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -33,16 +33,6 @@ def texts(messages: list[dict]) -> str:
 
 def new_sender() -> str:
     return f"test-{uuid.uuid4().hex[:12]}"
-
-
-def wait_for(predicate, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    return predicate()
 
 
 def test_order_status_asks_for_the_order_number_and_answers_from_the_database(server, db):
