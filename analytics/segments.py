@@ -16,6 +16,7 @@ from sklearn.metrics import silhouette_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sqlalchemy import Connection, Engine, case, delete, func, insert, select
+from threadpoolctl import threadpool_limits
 
 from analytics.model_store import ModelNotFitted, load_model, save_model
 from analytics.models import Order
@@ -139,7 +140,8 @@ def fit_segments(engine: Engine, models_dir: Path | None, *,
     for k in K_RANGE:
         if k >= len(X):
             break
-        pipeline = _pipeline(k).fit(X)
+        with threadpool_limits(limits=1):  # see satisfaction.py: small data, busy machines
+            pipeline = _pipeline(k).fit(X)
         labels = pipeline["kmeans"].labels_
         if len(set(labels[sample])) < 2:
             continue

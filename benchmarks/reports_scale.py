@@ -18,6 +18,7 @@ import json
 import secrets
 import statistics
 import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -40,6 +41,7 @@ from analytics.models import (  # noqa: E402
 )
 from analytics.report_scope import ReportFilters  # noqa: E402
 from analytics.reports import REPORTS, ReportOptions, run_report  # noqa: E402
+from analytics.retrain import retrain  # noqa: E402
 from analytics.synthetic import REFERENCE, generate  # noqa: E402
 
 TABLES = ((Conversation, "conversations"), (Message, "messages"),
@@ -98,9 +100,27 @@ def build(url: str, conversations: int) -> dict[str, int]:
     return counts
 
 
-def time_reports(url: str, repeat: int) -> list[tuple[str, str, float, int]]:
+def time_retrain(url: str, models_dir: Path) -> float:
     engine = make_engine(url)
-    options = ReportOptions(now=REFERENCE, limit=50, min_conversations=20)
+    started = time.perf_counter()
+    summary = retrain(engine, models_dir, progress=True, now=REFERENCE)
+    seconds = time.perf_counter() - started
+    engine.dispose()
+    sat = summary.satisfaction
+    if sat is not None:
+        print(f"Satisfaction model on {sat.n_rated:,} rated conversations: linear R² "
+              f"{sat.linear_r2:.3f}, MAE {sat.linear_mae:.3f}; gradient boosting R² "
+              f"{sat.boosted_r2:.3f}, MAE {sat.boosted_mae:.3f} (5-fold cross-validation)")
+    print(f"Segments: {len(summary.segments)}; journey: {summary.journey_conversations:,} "
+          f"conversations; retrain took {seconds:.0f} s")
+    return seconds
+
+
+def time_reports(url: str, repeat: int,
+                 models_dir: Path | None) -> list[tuple[str, str, float, int]]:
+    engine = make_engine(url)
+    options = ReportOptions(now=REFERENCE, limit=50, min_conversations=20,
+                            models_dir=models_dir)
     results = []
     for scenario, filters in SCENARIOS.items():
         for name in REPORTS:
@@ -135,20 +155,30 @@ def main() -> None:
                         help="~9.7 messages each; the default gives about a million")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", metavar="DBNAME",
+                        help="time an existing benchmark database instead of building one")
+    parser.add_argument("--no-retrain", action="store_true",
+                        help="skip fitting the analytics models (their reports stay empty)")
     args = parser.parse_args()
 
-    name = f"carebot_bench_{secrets.token_hex(4)}"
+    name = args.reuse or f"carebot_bench_{secrets.token_hex(4)}"
     admin = create_engine(args.admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    if not args.reuse:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(args.admin_url).set(database=name).render_as_string(hide_password=False)
     try:
-        started = time.perf_counter()
-        counts = build(url, args.conversations)
-        print(f"Built {counts['conversations']:,} conversations, {counts['messages']:,} "
-              f"messages, {counts['escalations']:,} escalations in "
-              f"{time.perf_counter() - started:.0f} s ({name})")
-        results = time_reports(url, args.repeat)
+        if not args.reuse:
+            started = time.perf_counter()
+            counts = build(url, args.conversations)
+            print(f"Built {counts['conversations']:,} conversations, {counts['messages']:,} "
+                  f"messages, {counts['escalations']:,} escalations in "
+                  f"{time.perf_counter() - started:.0f} s ({name})")
+        with tempfile.TemporaryDirectory() as models:
+            models_dir = None if args.no_retrain else Path(models)
+            if models_dir is not None:
+                time_retrain(url, models_dir)
+            results = time_reports(url, args.repeat, models_dir)
         print(f"\n{'filters':<22} {'report':<24} {'median s':>9} {'rows':>6}")
         for scenario, report, seconds, rows in results:
             flag = "" if seconds < 1 else "  <-- over 1 s"
@@ -160,7 +190,7 @@ def main() -> None:
         print(f"Message-log export, one week: {size / 1e6:.1f} MB CSV in {seconds:.1f} s "
               "(streamed)")
     finally:
-        if not args.keep:
+        if not args.keep and not args.reuse:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()

@@ -67,10 +67,9 @@ def train(config: Config, retrain_sentiment: bool, no_progress: bool) -> None:
     Models are written to CAREBOT_MODELS_DIR (default ./models). The recommender learns
     from the orders in the database; an empty database is seeded with the demo shop first.
     """
-    from nlp.train import train as train_nlu
-
     from actions.recommender import train_recommender
     from analytics.db import make_engine, migrate
+    from nlp.train import train as train_nlu
 
     started = time.perf_counter()
     report = train_nlu(config.nlu_path, config.models_dir, retrain_sentiment=retrain_sentiment,
@@ -176,10 +175,12 @@ def users_add(config: Config, name: str, role: str, password: str) -> None:
     click.echo(f"Added {user.role} '{user.username}' (id {user.id}).")
 
 
+from bot.cli_analytics import add_analytics_commands  # noqa: E402
 from bot.cli_nlu import nlu_group, sentiment_group  # noqa: E402
 
 main.add_command(nlu_group)
 main.add_command(sentiment_group)
+add_analytics_commands(main)  # report, analytics retrain / rebuild-facts, simulate
 
 if __name__ == "__main__":
     sys.exit(main())

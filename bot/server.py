@@ -20,6 +20,7 @@ from bot.agent import customer_rating, setup_agent_console
 from bot.auth import SIGNER, SessionSigner, login_handler, logout, whoami
 from bot.config import Config
 from bot.conversation import ConversationNotFound, ConversationService
+from bot.dashboard import add_dashboard_routes
 from bot.domain import load_bot
 from bot.engine import DialogueEngine
 from bot.http_errors import BadRequest, error_middleware, read_json_object, require_text
@@ -251,5 +252,6 @@ def create_app(config: Config) -> web.Application:
         lambda username, password: app[STORE].verify_user(username, password)))
     app.router.add_post("/auth/logout", logout)
     app.router.add_get("/auth/me", whoami)
+    add_dashboard_routes(app)
     app.router.add_static("/static/", STATIC_DIR)
     return app

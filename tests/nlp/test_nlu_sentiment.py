@@ -53,7 +53,7 @@ def test_torch_and_onnx_backends_agree(encoder, models_dir):
     emb_t, probs_t = torch_encoder.encode_with_sentiment(texts)
     emb_o, probs_o = encoder.encode_with_sentiment(texts)
     assert list(probs_t.argmax(1)) == list(probs_o.argmax(1))
-    assert (emb_t * emb_o).sum(1).min() > 0.97  # int8 keeps the embedding's direction
+    assert (emb_t * emb_o).sum(1).min() > 0.95  # int8 keeps the embedding direction
 
 
 def test_named_labels_are_mapped_whatever_their_order():
