@@ -30,6 +30,19 @@ def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC).replace(tzinfo=None)
 
 
+def _redacted_entities(parse: ParseResult) -> list[dict]:
+    """Entities as logged: a value that is personal data (an email...) becomes its placeholder."""
+    logged = []
+    for entity in parse.entities:
+        item = entity.to_dict()
+        for span in parse.pii:
+            if entity.start < span.end and span.start < entity.end:
+                item["value"] = f"[{span.kind}]"
+                break
+        logged.append(item)
+    return logged
+
+
 class ConversationNotFound(LookupError):
     pass
 
@@ -132,7 +145,7 @@ class ConversationService:
             id=message_id or new_id(), conversation_id=state.id, sender="user",
             text=parse.redacted_text, intent=parse.intent.name,
             confidence=float(parse.intent.confidence),
-            entities=[e.to_dict() for e in parse.entities],
+            entities=_redacted_entities(parse),
             sentiment_label=parse.sentiment.label, sentiment_score=float(parse.sentiment.score),
             data={"pii": sorted({p.kind for p in parse.pii})} if parse.pii else {},
             created_at=_utc(received),
