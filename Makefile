@@ -15,8 +15,10 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	# The CPU build of torch first: a looser requirement would pull a multi-GB CUDA build.
-	$(PY) -m pip install --quiet torch==2.13.0
+	# torch 2.13.0 first, exactly: on the build machines pip takes the local CPU wheel, and a
+	# looser requirement would pull a multi-GB CUDA build. Elsewhere pass the CPU index:
+	#   make run TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
+	$(PY) -m pip install --quiet torch==2.13.0 $(TORCH_PIP_ARGS)
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
@@ -28,7 +30,7 @@ models/.trained: $(VENV)/.installed data/nlu.yml $(wildcard nlp/*.py) $(wildcard
 models: models/.trained
 
 run: models
-	$(CAREBOT) demo-data
+	$(CAREBOT) demo-data --if-empty
 	$(CAREBOT) serve --host $(HOST) --port $(PORT)
 
 chromium:

@@ -381,7 +381,7 @@ def _snapshot(record: Record) -> Record:
 
 def _is_bad_record(exc: Exception) -> bool:
     """True when the database refuses the data itself, not when it is unreachable."""
-    if isinstance(exc, IntegrityError | DataError):
+    if isinstance(exc, IntegrityError | DataError | UnicodeError):
         return True
     return isinstance(exc, StatementError) and not isinstance(exc, DBAPIError)
 

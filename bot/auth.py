@@ -41,7 +41,8 @@ class SessionSigner:
         if not token or "." not in token:
             return None
         body, signature = token.rsplit(".", 1)
-        if not hmac.compare_digest(self._sign(body), signature):
+        if not hmac.compare_digest(self._sign(body).encode(),
+                                   signature.encode("utf-8", "replace")):
             return None
         try:
             data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))

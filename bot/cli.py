@@ -97,16 +97,20 @@ def _seed_if_empty(engine, progress: bool) -> None:
 
 @main.command("demo-data")
 @click.option("--seed", "seed_value", default=7, show_default=True, help="Random seed.")
+@click.option("--if-empty", is_flag=True,
+              help="Only seed a database without orders (keeps an existing shop and its links).")
 @click.pass_obj
-def demo_data(config: Config, seed_value: int) -> None:
+def demo_data(config: Config, seed_value: int, if_empty: bool) -> None:
     """(Re)seed the demo shop: customers, products and orders, the same every time."""
     from analytics.db import make_engine, migrate
     from analytics.demo_data import example_records, seed
 
     migrate(config.database_url)
     engine = make_engine(config.database_url)
-    summary = seed(engine, seed=seed_value)
-    click.echo(f"Seeded: {summary}")
+    if if_empty:
+        _seed_if_empty(engine, progress=True)
+    else:
+        click.echo(f"Seeded: {seed(engine, seed=seed_value)}")
     click.echo("Try these (email, order number, status):")
     for record in example_records(engine):
         click.echo(f"  {record['email']:<40} {record['order_number']:<8} {record['status']}")

@@ -4,9 +4,32 @@ with overrides from the CLI."""
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+
+
+def _local_secret(project_dir: Path) -> str:
+    """A random secret made once per installation (.carebot/session_secret, mode 0600).
+
+    Sessions and conversation tokens are signed with it; a fixed default would let anyone
+    forge an admin session. CAREBOT_SESSION_SECRET overrides it (several servers share one).
+    """
+    path = project_dir / ".carebot" / "session_secret"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secret)
+    return secret
 
 
 def _default_db_url(project_dir: Path) -> str:
@@ -87,7 +110,7 @@ class Config:
     max_message_chars: int = 2000
     max_body_bytes: int = 64 * 1024
     widget_secret: str | None = None  # HMAC secret shared with the shop's backend
-    session_secret: str = "change-me"
+    session_secret: str = field(default_factory=lambda: secrets.token_hex(32))
     spool_dir: Path | None = None
     escalation: EscalationPolicy = field(default_factory=EscalationPolicy)
     # Pages that may open the widget's WebSocket, e.g. ("https://shop.example.com",); "*": any.
@@ -127,7 +150,7 @@ class Config:
             host=env.get("CAREBOT_HOST", "127.0.0.1"),
             port=int(env.get("CAREBOT_PORT", "8080")),
             widget_secret=env.get("CAREBOT_WIDGET_SECRET") or None,
-            session_secret=env.get("CAREBOT_SESSION_SECRET", "change-me"),
+            session_secret=env.get("CAREBOT_SESSION_SECRET") or _local_secret(project_dir),
             spool_dir=Path(env.get("CAREBOT_SPOOL_DIR", project_dir / ".carebot" / "spool")),
             escalation=EscalationPolicy.from_mapping(
                 escalation, f"{settings_path.name} / CAREBOT_ESCALATION_*"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import time
 from collections import OrderedDict
@@ -41,6 +42,10 @@ def _redacted_entities(parse: ParseResult) -> list[dict]:
                 break
         logged.append(item)
     return logged
+
+
+class ConversationForbidden(PermissionError):
+    """A caller without the verified customer's signature tried to continue their conversation."""
 
 
 class ConversationNotFound(LookupError):
@@ -118,11 +123,19 @@ class ConversationService:
                              message_id: str | None = None) -> list[dict]:
         """Run one customer turn and return the bot's messages (empty while a person holds it)."""
         async with self.lock(conversation_id):
-            state = await self.get_state(conversation_id, create=True, channel=channel)
-            await self.identify(state, customer_external_id)
-            if message_id and message_id in state.recent_message_ids:
+            cached = await self.get_state(conversation_id, create=True, channel=channel)
+            verified = cached.slots.get("customer_id")
+            if verified and customer_external_id != verified:
+                raise ConversationForbidden(
+                    f"conversation '{conversation_id}' belongs to a verified customer; "
+                    "continue it with that customer's signed id")
+            if message_id and message_id in cached.recent_message_ids:
                 logger.info("conversation %s: dropped resent message %s", conversation_id, message_id)
                 return []
+            # The turn works on a copy: if anything fails, the cached state is as it was and
+            # the client's resend of the same message is handled, not dropped.
+            state = ConversationState.from_dict(copy.deepcopy(cached.to_dict()))
+            await self.identify(state, customer_external_id)
             if message_id:
                 state.recent_message_ids = [*state.recent_message_ids[-49:], message_id]
             if state.status == "resolved":
@@ -130,6 +143,7 @@ class ConversationService:
             received = time.time()
             parse = await self.nlu.parse(text)
             reply = await self.engine.respond(state, parse.to_dict())
+            self._remember(state)
             tracker = self.save_state(state)
             records = self._log_turn(state, parse, reply, received, message_id)
             await self.hub.save_state(state.id, tracker)

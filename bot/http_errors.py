@@ -57,9 +57,21 @@ def require_text(body: dict, key: str, *, max_chars: int) -> str:
             max_size=max_chars, actual_size=len(value),
             text=json.dumps({"error": f"field '{key}' is longer than {max_chars} characters",
                              "status": 413}), content_type="application/json")
-    if "\x00" in value:
-        raise BadRequest(f"field '{key}' contains a NUL character")
+    problem = text_problem(value)
+    if problem:
+        raise BadRequest(f"field '{key}' {problem}")
     return value
+
+
+def text_problem(value: str) -> str | None:
+    """Why a string cannot be stored as text (None when it can)."""
+    if "\x00" in value:
+        return "contains a NUL character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid Unicode (a lone surrogate escape)"
+    return None
 
 
 @web.middleware

@@ -14,7 +14,9 @@ def sign_customer_id(customer_id: str, secret: str) -> str:
 def verified_customer_id(customer_id: str | None, signature: str | None,
                          secret: str | None) -> str | None:
     """The customer id if its signature is right; None (anonymous visitor) otherwise."""
-    if not customer_id or not signature or not secret:
+    if not (isinstance(customer_id, str) and isinstance(signature, str) and customer_id
+            and signature and secret):
         return None
-    expected = sign_customer_id(customer_id, secret)
-    return customer_id if hmac.compare_digest(expected, signature.strip().lower()) else None
+    expected = sign_customer_id(customer_id, secret).encode()
+    given = signature.strip().lower().encode("utf-8", "replace")
+    return customer_id if hmac.compare_digest(expected, given) else None

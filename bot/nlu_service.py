@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import re
@@ -43,8 +44,10 @@ def parse_payload(text: str) -> ParseResult | None:
 class NLUService:
     """One worker thread owns the models; requests that arrive together share a batch."""
 
-    def __init__(self, parser: Parser, *, max_batch: int = 32, max_wait: float = 0.002) -> None:
+    def __init__(self, parser: Parser, *, max_batch: int = 32, max_wait: float = 0.002,
+                 known_intents: set[str] | None = None) -> None:
         self.parser = parser
+        self.known_intents = known_intents
         self.max_batch = max_batch
         self.max_wait = max_wait
         self._queue: asyncio.Queue[tuple[str, asyncio.Future]] | None = None
@@ -64,8 +67,14 @@ class NLUService:
 
     async def parse(self, text: str) -> ParseResult:
         payload = parse_payload(text)
-        if payload is not None:
-            return payload
+        if payload is not None and (self.known_intents is None
+                                    or payload.intent.name in self.known_intents):
+            # a button payload skips the classifier, never the PII redaction
+            from nlp.pii import redact
+
+            loop = asyncio.get_running_loop()
+            redacted, spans = await loop.run_in_executor(self._pool, redact, text)
+            return dataclasses.replace(payload, redacted_text=redacted, pii=spans)
         if self._queue is None:
             await self.start()
         future = asyncio.get_running_loop().create_future()

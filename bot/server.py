@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import logging
 import re
@@ -17,14 +19,20 @@ from analytics.db import make_engine, migrate
 from analytics.store import ConversationStore
 from analytics.writer import ConversationLog
 from bot.agent import customer_rating, setup_agent_console
-from bot.auth import SIGNER, SessionSigner, login_handler, logout, whoami
+from bot.auth import AGENT_ROLES, SIGNER, SessionSigner, login_handler, logout, require, whoami
 from bot.config import Config
-from bot.conversation import ConversationNotFound, ConversationService
+from bot.conversation import ConversationForbidden, ConversationNotFound, ConversationService
 from bot.dashboard import add_dashboard_routes
 from bot.domain import load_bot
 from bot.engine import DialogueEngine
-from bot.http_errors import BadRequest, error_middleware, read_json_object, require_text
-from bot.hub import make_hub
+from bot.http_errors import (
+    BadRequest,
+    error_middleware,
+    read_json_object,
+    require_text,
+    text_problem,
+)
+from bot.hub import ConversationBusy, make_hub
 from bot.identity import verified_customer_id
 from bot.nlu_service import NLUService
 from bot.origins import origin_allowed
@@ -61,7 +69,7 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     log.start()
     logger.info("loading models from %s", config.models_dir)
     model = await asyncio.to_thread(NLUModel.load, config.models_dir)
-    nlu = NLUService(model)
+    nlu = NLUService(model, known_intents=set(bot.intents))
     await nlu.start()
     shop = ShopRepository(engine)
     from actions.recommender import load_recommender
@@ -104,15 +112,23 @@ async def health(request: web.Request) -> web.Response:
 async def rest_webhook(request: web.Request) -> web.Response:
     config = request.app[CONFIG]
     body = await read_json_object(request, config.max_body_bytes)
-    sender = conversation_id_or_400(body.get("sender", "default"))
+    if "sender" not in body:
+        raise BadRequest("missing field 'sender' (the conversation id)")
+    sender = conversation_id_or_400(body.get("sender"))
     text = require_text(body, "message", max_chars=config.max_message_chars)
     metadata = body.get("metadata") or {}
     if not isinstance(metadata, dict):
         raise BadRequest("'metadata' must be a JSON object")
     customer = verified_customer_id(metadata.get("customer_id"), metadata.get("signature"),
                                     config.widget_secret)
-    messages = await request.app[SERVICE].handle_message(
-        sender, text, channel="rest", customer_external_id=customer)
+    try:
+        messages = await request.app[SERVICE].handle_message(
+            sender, text, channel="rest", customer_external_id=customer)
+    except ConversationForbidden as exc:
+        return web.json_response({"error": str(exc), "status": 403}, status=403)
+    except ConversationBusy as exc:
+        return web.json_response({"error": str(exc), "status": 503}, status=503,
+                                 headers={"Retry-After": "1"})
     return web.json_response([{"recipient_id": sender, **m} for m in messages])
 
 
@@ -125,6 +141,7 @@ async def model_parse(request: web.Request) -> web.Response:
 
 
 async def tracker(request: web.Request) -> web.Response:
+    require(request, AGENT_ROLES)  # slots and events hold the customer's personal data
     conversation_id = conversation_id_or_400(request.match_info["conversation_id"], "id")
     try:
         state = await request.app[SERVICE].get_state(conversation_id)
@@ -163,11 +180,10 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
                 continue
             kind = data.get("type")
             if kind == "hello":
-                requested = data.get("conversation_id")
                 if conversation_id:
                     _forget_socket(sockets, conversation_id, ws)
-                conversation_id = (requested if isinstance(requested, str)
-                                   and _CONVERSATION_ID.match(requested) else uuid.uuid4().hex)
+                conversation_id = await _resumable_conversation(
+                    request.app, data.get("conversation_id"), data.get("token"))
                 customer = verified_customer_id(data.get("customer_id"), data.get("signature"),
                                                 config.widget_secret)
                 # Under the lock a turn still running (its socket may just have dropped) ends
@@ -179,6 +195,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
                     except ConversationNotFound:
                         status = "bot"
                     await ws.send_json({"type": "welcome", "conversation_id": conversation_id,
+                                        "token": resume_token(config, conversation_id),
                                         "verified": customer is not None, "status": status,
                                         "history": history})
                     sockets.setdefault(conversation_id, set()).add(ws)
@@ -192,16 +209,30 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
                     await ws.send_json({"type": "error", "id": client_id,
                                         "error": "message text is empty"})
                     continue
-                if len(text) > config.max_message_chars:
-                    await ws.send_json({"type": "error", "id": client_id, "error":
-                                        f"message is longer than {config.max_message_chars} "
-                                        "characters"})
+                problem = (f"is longer than {config.max_message_chars} characters"
+                           if len(text) > config.max_message_chars else text_problem(text))
+                if problem:
+                    await ws.send_json({"type": "error", "id": client_id,
+                                        "error": f"message {problem}"})
                     continue
-                await ws.send_json({"type": "ack", "id": client_id})
                 await ws.send_json({"type": "typing", "on": True})
-                messages = await service.handle_message(
-                    conversation_id, text, channel="websocket", customer_external_id=customer,
-                    message_id=_uuid_or_none(client_id))
+                try:
+                    messages = await service.handle_message(
+                        conversation_id, text, channel="websocket",
+                        customer_external_id=customer, message_id=_uuid_or_none(client_id))
+                except (ConversationForbidden, ConversationBusy) as exc:
+                    # no ack: the widget keeps the message and may send it again
+                    await ws.send_json({"type": "error", "id": client_id, "error": str(exc)})
+                    await ws.send_json({"type": "typing", "on": False})
+                    continue
+                except Exception:
+                    logger.exception("conversation %s: turn failed", conversation_id)
+                    await ws.send_json({"type": "error", "id": client_id, "error":
+                                        "the bot could not handle that message; try again"})
+                    await ws.send_json({"type": "typing", "on": False})
+                    continue
+                # acknowledged only once the turn is stored: an ack lets the widget forget it
+                await ws.send_json({"type": "ack", "id": client_id})
                 for message in messages:
                     await ws.send_json({"type": "bot", **message})
                 await ws.send_json({"type": "typing", "on": False})
@@ -213,6 +244,28 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         if conversation_id:
             _forget_socket(sockets, conversation_id, ws)
     return ws
+
+
+def resume_token(config: Config, conversation_id: str) -> str:
+    """What a socket must show to continue (and read the history of) an existing conversation."""
+    key = ("carebot-resume:" + config.session_secret).encode()
+    return hmac.new(key, conversation_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+async def _resumable_conversation(app: web.Application, requested: object,
+                                  token: object) -> str:
+    """The requested conversation if it is new or the token proves it is the caller's."""
+    if not isinstance(requested, str) or not _CONVERSATION_ID.match(requested):
+        return uuid.uuid4().hex
+    try:
+        await app[SERVICE].get_state(requested)
+    except ConversationNotFound:
+        return requested
+    expected = resume_token(app[CONFIG], requested).encode()
+    if isinstance(token, str) and hmac.compare_digest(expected, token.encode("utf-8", "replace")):
+        return requested
+    logger.info("hello for conversation %s without its token: starting a new one", requested)
+    return uuid.uuid4().hex
 
 
 def _forget_socket(sockets: dict, conversation_id: str, ws: web.WebSocketResponse) -> None:

@@ -335,6 +335,7 @@
     ws = new WebSocket(server.replace(/^http/, "ws") + "/ws");
     ws.onopen = function () {
       ws.send(JSON.stringify({type: "hello", conversation_id: conversationId,
+                              token: load("token", null),
                               customer_id: customerId, signature: signature}));
     };
     ws.onmessage = function (ev) {
@@ -356,6 +357,7 @@
   function welcome(m) {
     conversationId = m.conversation_id;
     save("conversation", conversationId);
+    save("token", m.token);
     attempt = 0;
     connLine.textContent = "";
     wrap.classList.remove("cb-offline");

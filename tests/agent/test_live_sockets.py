@@ -32,9 +32,10 @@ async def receive_until(ws: aiohttp.ClientWebSocketResponse, predicate, timeout:
                 return message
 
 
-async def customer_socket(http, server, conversation_id: str | None = None):
+async def customer_socket(http, server, conversation_id: str | None = None,
+                          token: str | None = None):
     ws = await http.ws_connect(server.ws_url)
-    await ws.send_json({"type": "hello", "conversation_id": conversation_id})
+    await ws.send_json({"type": "hello", "conversation_id": conversation_id, "token": token})
     welcome = await receive_until(ws, lambda m: m["type"] == "welcome")
     return ws, welcome
 
@@ -141,7 +142,8 @@ async def test_the_history_a_reconnecting_widget_gets_carries_message_ids(server
         message_id = await say(customer, "/greet")
         await receive_until(customer, lambda m: m["type"] == "bot")
         await customer.close()
-        again, welcome_again = await customer_socket(http, server, welcome["conversation_id"])
+        again, welcome_again = await customer_socket(http, server, welcome["conversation_id"],
+                                                     welcome["token"])
         history = welcome_again["history"]
         assert history[0]["id"] == message_id and history[0]["sender"] == "user"
         assert history[1]["sender"] == "bot" and history[1]["id"]
@@ -174,7 +176,8 @@ async def test_a_reconnecting_widget_hears_it_is_still_with_the_agent(server):
         await agent_step(http, server, headers, conversation_id, "claim")
         await agent_step(http, server, headers, conversation_id, "reply", json={"text": "Hi"})
         await customer.close()
-        again, welcome_again = await customer_socket(http, server, conversation_id)
+        again, welcome_again = await customer_socket(http, server, conversation_id,
+                                                     welcome["token"])
         assert welcome_again["status"] == "agent"
         assert welcome_again["history"][-1]["sender"] == "agent"
         assert welcome_again["history"][-1]["agent"] == "alice"

@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from live_server import RunningServer, postgres_database, seed_shop, start_server
+from live_server import (
+    WIDGET_SECRET,
+    RunningServer,
+    postgres_database,
+    seed_shop,
+    start_server,
+)
 from sqlalchemy import create_engine
 
 
@@ -49,7 +55,8 @@ def server_factory(tmp_path):
 
 @pytest.fixture(scope="module")
 def server(seeded_database_url, tmp_path_factory) -> Iterator[RunningServer]:
-    running = start_server(seeded_database_url, tmp_path_factory.mktemp("server"))
+    running = start_server(seeded_database_url, tmp_path_factory.mktemp("server"),
+                           CAREBOT_WIDGET_SECRET=WIDGET_SECRET)
     yield running
     running.stop()
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+import requests
+from live_server import PASSWORD, wait_for
+from sqlalchemy import text
 
 pytestmark = pytest.mark.slow
 
@@ -75,12 +78,46 @@ def test_parse_needs_text(server):
     assert "missing field 'text'" in error_of(response)
 
 
-def test_an_unknown_conversation_is_a_404(server):
-    import requests
+def test_a_missing_sender_is_named(server):
+    response = server.post(WEBHOOK, json={"message": "hi"})
+    assert response.status_code == 400
+    assert "missing field 'sender'" in error_of(response)
 
-    response = requests.get(server.url + "/conversations/never-seen-before/tracker", timeout=10)
+
+def test_a_lone_surrogate_is_refused_and_the_log_keeps_working(server, db):
+    response = server.post(WEBHOOK, data=b'{"sender": "bad-input-6", "message": "hi \\ud800"}',
+                           headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "Unicode" in error_of(response)
+    assert server.say("bad-input-7", "hi")
+    assert wait_for(lambda: count_user_messages(db, "bad-input-7") == 1)
+
+
+def count_user_messages(db, sender: str) -> int:
+    with db.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM messages WHERE conversation_id = :c "
+                                 "AND sender = 'user'"), {"c": sender}).scalar_one()
+
+
+def test_the_tracker_needs_an_agent_login(server):
+    server.say("tracker-1", "hi")
+    assert requests.get(server.url + "/conversations/tracker-1/tracker", timeout=10
+                        ).status_code == 401
+    agent = server.login("alice", PASSWORD)
+    tracker = agent.get(server.url + "/conversations/tracker-1/tracker", timeout=10).json()
+    assert tracker["sender_id"] == "tracker-1" and tracker["turns"] == 1
+
+
+def test_an_unknown_conversation_is_a_404(server):
+    agent = server.login("alice", PASSWORD)
+    response = agent.get(server.url + "/conversations/never-seen-before/tracker", timeout=10)
     assert response.status_code == 404
     assert "never-seen-before" in error_of(response)
+
+
+def test_a_button_payload_with_an_unknown_intent_goes_through_the_classifier(server):
+    parsed = server.post("/model/parse", json={"text": "/no_such_intent"}).json()
+    assert parsed["intent"]["name"] != "no_such_intent"
 
 
 def test_the_server_still_answers_after_bad_input(server):
