@@ -127,7 +127,9 @@ class RunningServer:
         return response.json()
 
     def tracker(self, conversation_id: str) -> dict:
-        response = requests.get(f"{self.url}/conversations/{conversation_id}/tracker", timeout=30)
+        """The Rasa tracker, read as the agent alice (it holds the customer's personal data)."""
+        agent = self.login("alice", PASSWORD)
+        response = agent.get(f"{self.url}/conversations/{conversation_id}/tracker", timeout=30)
         assert response.status_code == 200, response.text
         return response.json()
 

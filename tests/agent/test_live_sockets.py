@@ -23,13 +23,26 @@ async def login(http: aiohttp.ClientSession, server, username: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def receive_until(ws: aiohttp.ClientWebSocketResponse, predicate, timeout: float = 15.0):
-    """The first JSON message matching ``predicate``; earlier ones are skipped."""
+# Frames a socket received before the one a test waited for, so a later wait can still see them.
+_earlier: dict[int, list[dict]] = {}
+
+
+async def receive_until(ws: aiohttp.ClientWebSocketResponse, predicate, timeout: float = 15.0,
+                        keep_skipped: bool = False):
+    """The first JSON message matching ``predicate`` (also among frames kept by ``say``)."""
+    kept = _earlier.setdefault(id(ws), [])
+    for i, message in enumerate(kept):
+        if predicate(message):
+            del kept[: i + 1]
+            return message
+    kept.clear()
     async with asyncio.timeout(timeout):
         while True:
             message = await ws.receive_json()
             if predicate(message):
                 return message
+            if keep_skipped:
+                kept.append(message)
 
 
 async def customer_socket(http, server, conversation_id: str | None = None,
@@ -43,7 +56,9 @@ async def customer_socket(http, server, conversation_id: str | None = None,
 async def say(ws, text: str) -> str:
     message_id = str(uuid.uuid4())
     await ws.send_json({"type": "message", "text": text, "id": message_id})
-    await receive_until(ws, lambda m: m["type"] == "ack" and m["id"] == message_id)
+    # the ack comes once the turn is done: frames sent during the turn stay readable
+    await receive_until(ws, lambda m: m["type"] == "ack" and m["id"] == message_id,
+                        keep_skipped=True)
     return message_id
 
 
