@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -41,6 +42,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def rest_conversation(session, url, rounds, pause, latencies):
+    await asyncio.sleep(random.uniform(0, pause))  # paced runs: conversations start spread out
     sender = f"load-rest-{uuid.uuid4().hex[:10]}"
     for _ in range(rounds):
         for text in SCRIPT:
@@ -56,6 +58,7 @@ async def rest_conversation(session, url, rounds, pause, latencies):
 
 
 async def ws_conversation(session, url, rounds, pause, latencies):
+    await asyncio.sleep(random.uniform(0, pause))
     async with session.ws_connect(url.replace("http", "ws", 1) + "/ws") as ws:
         await ws.send_json({"type": "hello", "conversation_id": f"load-ws-{uuid.uuid4().hex[:10]}"})
         while (await ws.receive_json())["type"] != "welcome":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 import time
 from collections import OrderedDict
@@ -134,7 +133,7 @@ class ConversationService:
                 return []
             # The turn works on a copy: if anything fails, the cached state is as it was and
             # the client's resend of the same message is handled, not dropped.
-            state = ConversationState.from_dict(copy.deepcopy(cached.to_dict()))
+            state = cached.working_copy()
             await self.identify(state, customer_external_id)
             if message_id:
                 state.recent_message_ids = [*state.recent_message_ids[-49:], message_id]

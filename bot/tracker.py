@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 MAX_EVENTS = 60  # events kept for actions' context; the full log lives in the analytics store
@@ -40,6 +40,13 @@ class ConversationState:
         event.setdefault("timestamp", time.time())
         self.events.append(event)
         del self.events[:-MAX_EVENTS]
+
+    def working_copy(self) -> ConversationState:
+        """A copy a turn can change freely: the containers a turn mutates are copied, the
+        event dicts inside them are never changed after they are added."""
+        return replace(self, slots=dict(self.slots), events=list(self.events),
+                       recent_message_ids=list(self.recent_message_ids),
+                       latest_message=dict(self.latest_message))
 
     def to_dict(self) -> dict:
         """The fields as a dict sharing their lists and dicts: serialise it before the state

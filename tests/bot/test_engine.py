@@ -103,3 +103,14 @@ def test_a_bare_slot_value_answers_the_form_even_when_the_intent_is_unclear(engi
     say(engine, state, "order_status")
     reply = say(engine, state, "nlu_fallback", 0.2, entities=[("order_id", "A10001")])
     assert reply.actions == ["utter_ask_email"]
+
+
+def test_a_turn_on_a_working_copy_leaves_the_original_untouched(engine):
+    state = ConversationState(id="e11")
+    say(engine, state, "greet")
+    before = state.to_dict()
+    before_events = list(state.events)
+    working = state.working_copy()
+    say(engine, working, "order_status", entities=[("order_id", "A10001")])
+    assert state.to_dict() == before and state.events == before_events
+    assert working.slots["order_id"] == "A10001" and state.slots == {}
