@@ -156,6 +156,13 @@ class ConversationStore:
             ) from None
         return UserInfo(id=user_id, username=username, role=role, created_at=created_at)
 
+    def account(self, user_id: int) -> tuple[str, str] | None:
+        """(username, role) of a user who still exists, else None."""
+        with self._engine.connect() as conn:
+            row = conn.execute(select(User.username, User.role).where(User.id == user_id)
+                               ).one_or_none()
+        return (row.username, row.role) if row is not None else None
+
     def verify_user(self, username: str, password: str) -> UserInfo | None:
         """The user if the password is right, else None."""
         with self._engine.connect() as conn:

@@ -57,13 +57,37 @@ class SessionSigner:
 
 
 SIGNER = web.AppKey("session_signer", SessionSigner)
+# user id -> (username, role) while the account exists: a deleted or re-roled user's session
+# follows the users table within ACCOUNT_TTL seconds instead of living on for 12 hours.
+ACCOUNTS = web.AppKey("accounts", object)
+ACCOUNT_TTL = 10.0
+
+
+class AccountCache:
+    def __init__(self, lookup, ttl: float = ACCOUNT_TTL) -> None:
+        self._lookup = lookup
+        self._ttl = ttl
+        self._seen: dict[int, tuple[float, tuple[str, str] | None]] = {}
+
+    def __call__(self, user_id: int) -> tuple[str, str] | None:
+        now = time.monotonic()
+        hit = self._seen.get(user_id)
+        if hit is None or now - hit[0] > self._ttl:
+            hit = (now, self._lookup(user_id))
+            self._seen[user_id] = hit
+        return hit[1]
 
 
 def current_user(request: web.Request) -> AuthUser | None:
     signer = request.app[SIGNER]
     header = request.headers.get("Authorization", "")
     token = header[7:] if header.lower().startswith("bearer ") else request.cookies.get(COOKIE)
-    return signer.read(token)
+    user = signer.read(token)
+    accounts = request.app.get(ACCOUNTS)
+    if user is None or accounts is None:
+        return user
+    account = accounts(user.id)
+    return AuthUser(user.id, *account) if account else None
 
 
 def _json_http(cls, message: str) -> web.HTTPException:

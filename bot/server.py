@@ -19,7 +19,17 @@ from analytics.db import make_engine, migrate
 from analytics.store import ConversationStore
 from analytics.writer import ConversationLog
 from bot.agent import customer_rating, setup_agent_console
-from bot.auth import AGENT_ROLES, SIGNER, SessionSigner, login_handler, logout, require, whoami
+from bot.auth import (
+    ACCOUNTS,
+    AGENT_ROLES,
+    SIGNER,
+    AccountCache,
+    SessionSigner,
+    login_handler,
+    logout,
+    require,
+    whoami,
+)
 from bot.config import Config
 from bot.conversation import ConversationForbidden, ConversationNotFound, ConversationService
 from bot.dashboard import add_dashboard_routes
@@ -90,6 +100,7 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     app[NLU] = nlu
     app[SERVICE] = service
     app[STORE] = store
+    app[ACCOUNTS] = AccountCache(store.account)
     app[DB] = engine
     app[SOCKETS] = {}
     logger.info("Carebot ready: database %s", engine.url.render_as_string(hide_password=True))
