@@ -13,6 +13,7 @@ from analytics.records import EventRecord, MessageRecord, utcnow
 from bot.auth import AuthUser
 from bot.conversation import ConversationNotFound, ConversationService
 from bot.escalation_queue import EscalationQueue, EscalationState
+from bot.http_errors import text_problem
 from bot.hub import AGENTS_TOPIC, CUSTOMER_TOPIC
 from bot.tracker import ConversationState
 
@@ -216,11 +217,13 @@ class AgentDesk:
         """Store the customer's satisfaction rating (1-5) and optional comment."""
         if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
             raise HandoffError("a rating is a whole number from 1 to 5", 400)
-        if comment is not None and not isinstance(comment, str):
-            raise HandoffError("a comment must be text", 400)
+        if comment is not None and (not isinstance(comment, str) or text_problem(comment)):
+            raise HandoffError("a comment must be text (valid Unicode, no NUL)", 400)
         comment = (comment or "").strip()[:MAX_COMMENT_CHARS] or None
         async with self.service.lock(conversation_id):
             state = await self._state(conversation_id)
+            if state.csat_rating is not None:
+                raise HandoffError("this conversation is already rated", 409)
             state.csat_rating, state.csat_comment = rating, comment
             await self.service.commit(state)
             self.service.log.write(EventRecord(conversation_id=conversation_id, type="csat",

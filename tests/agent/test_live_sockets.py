@@ -130,6 +130,9 @@ async def test_the_customer_sees_the_agent_join_reply_and_resolve_then_rates(ser
         assert ended["by"] == "agent"
         await customer.send_json({"type": "csat", "rating": 4, "comment": "  quick  "})
         await receive_until(customer, lambda m: m["type"] == "csat_thanks")
+        await customer.send_json({"type": "csat", "rating": 1})
+        again = await receive_until(customer, lambda m: m["type"] in ("error", "csat_thanks"))
+        assert again["type"] == "error" and "already rated" in again["error"]
         await customer.close()
 
     def rated():
