@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from bot.origins import forbid_other_origins
+
 COOKIE = "carebot_session"
 SESSION_SECONDS = 12 * 3600
 AGENT_ROLES = ("agent", "admin")
@@ -110,6 +112,7 @@ def login_handler(verify):
     """POST /auth/login with {"username", "password"} (JSON or form); sets the session cookie."""
 
     async def login(request: web.Request) -> web.Response:
+        forbid_other_origins(request)  # no log-in CSRF from another site
         if request.content_type == "application/json":
             try:
                 body = await request.json()
@@ -137,6 +140,7 @@ def login_handler(verify):
 
 
 async def logout(request: web.Request) -> web.Response:
+    forbid_other_origins(request)
     response = web.json_response({"ok": True})
     response.del_cookie(COOKIE, path="/")
     return response

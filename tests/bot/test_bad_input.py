@@ -144,3 +144,10 @@ def test_a_session_follows_the_users_table_when_a_role_is_taken_away(server, db)
         conn.execute(text("UPDATE users SET role = 'analyst' WHERE username = 'temp-agent'"))
     time.sleep(ACCOUNT_TTL + 0.5)
     assert agent.get(url, timeout=10).status_code == 403
+
+
+def test_logging_in_from_another_site_is_refused(server):
+    response = server.post("/auth/login", json={"username": "alice", "password": PASSWORD},
+                           headers={"Origin": "http://evil.example"})
+    assert response.status_code == 403
+    assert "carebot_session" not in response.cookies
