@@ -7,63 +7,12 @@ PostgreSQL comes from $CAREBOT_TEST_POSTGRES_URL, default the local trust-auth s
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
-from sqlalchemy.exc import OperationalError
-
-POSTGRES_ADMIN_URL = os.environ.get(
-    "CAREBOT_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
-)
-_postgres_unreachable: str | None = None
-
-
-def postgres_unreachable_reason() -> str | None:
-    """Why PostgreSQL cannot be used for tests, or None when it can (checked once)."""
-    global _postgres_unreachable
-    if _postgres_unreachable is None:
-        engine = create_engine(POSTGRES_ADMIN_URL, connect_args={"connect_timeout": 3})
-        try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            _postgres_unreachable = ""
-        except OperationalError as exc:
-            _postgres_unreachable = (
-                f"PostgreSQL is not reachable at {make_url(POSTGRES_ADMIN_URL)!r} "
-                f"({str(exc.orig).strip().splitlines()[0]}); start it or set "
-                "CAREBOT_TEST_POSTGRES_URL to run the PostgreSQL tests"
-            )
-        finally:
-            engine.dispose()
-    return _postgres_unreachable or None
-
-
-@contextmanager
-def fresh_postgres_database() -> Iterator[str]:
-    """Create an empty database named carebot_test_<random>, yield its URL, then drop it."""
-    reason = postgres_unreachable_reason()
-    if reason:
-        pytest.skip(reason)
-    name = f"carebot_test_{secrets.token_hex(6)}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            # FORCE ends connections a test left open (an engine it did not dispose).
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def fresh_sqlite_url(directory: Path) -> str:
-    return f"sqlite:///{directory / 'carebot.db'}"
+from dbfixtures import fresh_postgres_database, fresh_sqlite_url
+from sqlalchemy import create_engine
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -89,3 +38,65 @@ def postgres_url() -> Iterator[str]:
 def database_url(request: pytest.FixtureRequest) -> str:
     """The test runs once against SQLite and once against PostgreSQL."""
     return request.getfixturevalue(f"{request.param}_url")
+
+
+# -- a real `carebot serve` over a seeded demo shop (tests/bot, tests/agent, tests/browser) --
+
+
+@pytest.fixture(scope="module")
+def module_sqlite_url(tmp_path_factory) -> str:
+    return fresh_sqlite_url(tmp_path_factory.mktemp("db"))
+
+
+@pytest.fixture(scope="module")
+def module_postgres_url() -> Iterator[str]:
+    with fresh_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def database_backend() -> str:
+    """Which database fixture a module's server runs on; modules override it to run on both."""
+    return "module_sqlite_url"
+
+
+@pytest.fixture(scope="module")
+def seeded_database_url(request, database_backend) -> str:
+    """A demo-shop database with console users of every role, for one test module."""
+    from live_server import seed_shop
+
+    return seed_shop(request.getfixturevalue(database_backend))
+
+
+@pytest.fixture(scope="module")
+def server(seeded_database_url, tmp_path_factory):
+    from live_server import WIDGET_SECRET, start_server
+
+    running = start_server(seeded_database_url, tmp_path_factory.mktemp("server"),
+                           CAREBOT_WIDGET_SECRET=WIDGET_SECRET)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def server_factory(tmp_path):
+    """Start (and at the end stop) as many servers as a test needs."""
+    from live_server import start_server
+
+    started = []
+
+    def start(database_url: str, **extra_env: str):
+        running = start_server(database_url, tmp_path, **extra_env)
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def db(seeded_database_url):
+    engine = create_engine(seeded_database_url)
+    yield engine
+    engine.dispose()

@@ -4,14 +4,11 @@ outside (HTTP, WebSocket, Chromium). Shared by tests/agent and tests/browser."""
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,29 +62,11 @@ def seed_shop(database_url: str) -> str:
     return database_url
 
 
-@contextmanager
-def postgres_database() -> Iterator[str]:
+def postgres_database():
     """A new, empty PostgreSQL database for the duration (skips when PostgreSQL is down)."""
-    from sqlalchemy import create_engine, make_url, text
-    from sqlalchemy.exc import OperationalError
+    from dbfixtures import fresh_postgres_database
 
-    name = f"carebot_test_{secrets.token_hex(6)}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT",
-                          connect_args={"connect_timeout": 3})
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({exc.orig}); start "
-                    "it or set CAREBOT_TEST_POSTGRES_URL")
-    try:
-        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(
-            hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    return fresh_postgres_database()
 
 
 def redis_unreachable_reason() -> str | None:

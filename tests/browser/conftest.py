@@ -8,9 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from live_server import REPO, WIDGET_SECRET, RunningServer, seed_shop, start_server
+from live_server import REPO
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
-from sqlalchemy import Engine, create_engine
 from widget_pages import ShopSite
 
 CHROMIUM = os.environ.get("CAREBOT_CHROMIUM", "/usr/bin/chromium")
@@ -43,24 +42,7 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="module")
-def shop_database_url(tmp_path_factory) -> str:
-    return seed_shop(f"sqlite:///{tmp_path_factory.mktemp('db') / 'carebot.db'}")
 
-
-@pytest.fixture(scope="module")
-def server(shop_database_url, tmp_path_factory) -> Iterator[RunningServer]:
-    running = start_server(shop_database_url, tmp_path_factory.mktemp("server"),
-                           CAREBOT_WIDGET_SECRET=WIDGET_SECRET)
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def db(shop_database_url) -> Iterator[Engine]:
-    engine = create_engine(shop_database_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture(scope="module")
