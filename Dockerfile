@@ -31,6 +31,9 @@ RUN useradd --create-home --uid 10001 carebot \
     && mkdir -p /data \
     && CAREBOT_DATABASE_URL=sqlite:////tmp/build.db carebot train --no-progress \
     && rm -f /tmp/build.db* \
+    # no secret may be baked into the image: each container makes its own (or set
+    # CAREBOT_SESSION_SECRET, the same on every container of one deployment)
+    && rm -rf /app/.carebot \
     && chown -R carebot:carebot /app /data
 
 USER carebot
