@@ -17,6 +17,7 @@ from bot.engine import DialogueEngine, Reply
 from bot.hub import Hub
 from bot.nlu_service import NLUService
 from bot.tracker import ConversationState
+from nlp.pii import find_pii, mask
 from nlp.types import ParseResult
 
 logger = logging.getLogger(__name__)
@@ -28,6 +29,11 @@ Listener = Callable[[str, dict], Awaitable[None]]  # (conversation_id, message) 
 
 def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC).replace(tzinfo=None)
+
+
+def redact_bot_text(text: str) -> str:
+    """A bot reply as logged: replies quote the customer's email, address... back to them."""
+    return mask(text, sorted(find_pii(text), key=lambda span: span.start))
 
 
 def _redacted_entities(parse: ParseResult) -> list[dict]:
@@ -166,7 +172,8 @@ class ConversationService:
         now = time.time()
         for i, message in enumerate(reply.messages):
             records.append(MessageRecord(
-                id=new_id(), conversation_id=state.id, sender="bot", text=message.get("text", ""),
+                id=new_id(), conversation_id=state.id, sender="bot",
+                text=redact_bot_text(message.get("text", "")),
                 intent=None, confidence=None, entities=[], sentiment_label=None,
                 sentiment_score=None, data={k: v for k, v in message.items() if k != "text"},
                 created_at=_utc(max(now, received) + i * 1e-6),

@@ -114,3 +114,12 @@ def test_a_turn_on_a_working_copy_leaves_the_original_untouched(engine):
     say(engine, working, "order_status", entities=[("order_id", "A10001")])
     assert state.to_dict() == before and state.events == before_events
     assert working.slots["order_id"] == "A10001" and state.slots == {}
+
+
+def test_bot_replies_are_logged_without_the_customers_personal_data():
+    from bot.conversation import redact_bot_text
+
+    logged = redact_bot_text("We'll email a prepaid return label to yuki.lewis@example.com. "
+                             "Order A12934 ships to 12 Baker Street.")
+    assert "yuki.lewis@example.com" not in logged and "[EMAIL]" in logged
+    assert "A12934" in logged  # order numbers are not personal data
