@@ -25,8 +25,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # per module: Playwright's sync API keeps an event loop running in this thread while it
+    # is open, which would break later tests that call asyncio.run()
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium is not installed at {CHROMIUM}; run `make chromium` or set "
                     "CAREBOT_CHROMIUM")
