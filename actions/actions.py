@@ -100,6 +100,14 @@ class OrderAction(ShopAction, metaclass=ABCMeta):
             return []
         return await self.answer_for(dispatcher, shop, number, requester)
 
+    @staticmethod
+    def unknown_order(
+        dispatcher: CollectingDispatcher, number: str, requester: Requester
+    ) -> list[dict[str, Any]]:
+        """The same answer whether the order is missing or another customer's: no leak."""
+        dispatcher.utter_message(text=not_found(requester, number))
+        return [SlotSet("order_id", None)]
+
 
 class ActionOrderStatus(OrderAction):
     def name(self) -> str:
@@ -110,8 +118,7 @@ class ActionOrderStatus(OrderAction):
     ) -> list[dict[str, Any]]:
         order = await asyncio.to_thread(shop.repository.owned_order, number, requester)
         if order is None:
-            dispatcher.utter_message(text=not_found(requester, number))
-            return [SlotSet("order_id", None)]
+            return self.unknown_order(dispatcher, number, requester)
         buttons = [START_RETURN] if order.status == "delivered" else []
         dispatcher.utter_message(text=status_text(order), buttons=buttons)
         return [SlotSet("order_id", order.order_number)]
@@ -127,8 +134,7 @@ class ActionCancelOrder(OrderAction):
         outcome = await asyncio.to_thread(shop.repository.cancel_order, number, requester)
         order = outcome.order
         if order is None:
-            dispatcher.utter_message(text=not_found(requester, number))
-            return [SlotSet("order_id", None)]
+            return self.unknown_order(dispatcher, number, requester)
         days = RETURN_WINDOW.days
         if outcome.result == "cancelled":
             text = (
@@ -168,8 +174,7 @@ class ActionReturnItem(OrderAction):
         check = await asyncio.to_thread(shop.repository.return_eligibility, number, requester)
         order = check.order
         if order is None:
-            dispatcher.utter_message(text=not_found(requester, number))
-            return [SlotSet("order_id", None)]
+            return self.unknown_order(dispatcher, number, requester)
         days = RETURN_WINDOW.days
         buttons: list[dict[str, str]] = []
         match check.result:
@@ -219,8 +224,7 @@ class ActionRefundStatus(OrderAction):
     ) -> list[dict[str, Any]]:
         order = await asyncio.to_thread(shop.repository.owned_order, number, requester)
         if order is None:
-            dispatcher.utter_message(text=not_found(requester, number))
-            return [SlotSet("order_id", None)]
+            return self.unknown_order(dispatcher, number, requester)
         amount = money(order.total)
         buttons: list[dict[str, str]] = []
         match order.refund_status:
