@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Literal
 from sqlalchemy import Engine, distinct, func, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 
-from analytics.models import Customer, Order, OrderItem, Product
+from analytics.store.schema import Customer, Order, OrderItem, Product
 
 if TYPE_CHECKING:
     from actions.recommender import Recommender
@@ -413,7 +413,7 @@ def current_shop() -> Shop:
     with _fallback_lock:
         if _fallback_shop is None:
             from actions.recommender import load_recommender
-            from analytics.db import default_database_url, describe, make_engine
+            from analytics.store.db import default_database_url, describe, make_engine
 
             engine = make_engine(default_database_url())
             models_dir = Path(os.environ.get("CAREBOT_MODELS_DIR") or "models")

@@ -100,14 +100,14 @@ async def run(url: str, channel: str, conversations: int, rounds: int, rate: flo
 def start_server(database_url: str, port: int) -> subprocess.Popen:
     env = dict(os.environ, CAREBOT_DATABASE_URL=database_url, CAREBOT_PROJECT_DIR=str(REPO))
     subprocess.run(
-        [sys.executable, "-m", "bot.cli", "--log-level", "WARNING", "demo-data"],
+        [sys.executable, "-m", "bot.cli.main", "--log-level", "WARNING", "demo-data"],
         env=env,
         cwd=REPO,
         check=True,
         capture_output=True,
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "--log-level", "WARNING", "serve", "--port", str(port)],
+        [sys.executable, "-m", "bot.cli.main", "--log-level", "WARNING", "serve", "--port", str(port)],
         env=env,
         cwd=REPO,
     )

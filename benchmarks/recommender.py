@@ -107,8 +107,8 @@ def main() -> None:
     if args.database_url:
         report(args.database_url, ShopRepository(create_engine(args.database_url)), args.k)
         return
-    from analytics.demo_data import seed
-    from analytics.models import Base
+    from analytics.demo.seed import seed
+    from analytics.store.schema import Base
 
     for demo_seed in args.seeds:
         with tempfile.TemporaryDirectory() as tmp:

@@ -28,10 +28,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import create_engine, make_url, select, text  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from analytics.db import make_engine, migrate  # noqa: E402
-from analytics.demo_data import seed  # noqa: E402
-from analytics.export import message_log_csv  # noqa: E402
-from analytics.models import (  # noqa: E402
+from analytics.demo.seed import seed  # noqa: E402
+from analytics.demo.synthetic import REFERENCE, generate  # noqa: E402
+from analytics.insights.retrain import retrain  # noqa: E402
+from analytics.reports.export import message_log_csv  # noqa: E402
+from analytics.reports.registry import REPORTS, ReportOptions, run_report  # noqa: E402
+from analytics.reports.scope import ReportFilters  # noqa: E402
+from analytics.store.db import make_engine, migrate  # noqa: E402
+from analytics.store.schema import (  # noqa: E402
     Conversation,
     ConversationFacts,
     ConversationIntentFacts,
@@ -39,10 +43,6 @@ from analytics.models import (  # noqa: E402
     Escalation,
     Message,
 )
-from analytics.report_scope import ReportFilters  # noqa: E402
-from analytics.reports import REPORTS, ReportOptions, run_report  # noqa: E402
-from analytics.retrain import retrain  # noqa: E402
-from analytics.synthetic import REFERENCE, generate  # noqa: E402
 
 TABLES = ((Conversation, "conversations"), (Message, "messages"),
           (Escalation, "escalations"), (ConversationFacts, "facts"),

@@ -1,7 +1,7 @@
 """Shared database fixtures: a fresh, empty SQLite file or PostgreSQL database per test.
 
 ``database_url`` runs a test once on each. The databases are not migrated; call
-``analytics.db.migrate(url)`` (or use a fixture that does) first.
+``analytics.store.db.migrate(url)`` (or use a fixture that does) first.
 PostgreSQL comes from $CAREBOT_TEST_POSTGRES_URL, default the local trust-auth server.
 """
 

@@ -42,7 +42,7 @@ def carebot_env(database_url: str, **extra: str) -> dict[str, str]:
 
 def carebot(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
     """Run the `carebot` CLI; fails the test with its output when it fails."""
-    result = subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env, cwd=REPO,
+    result = subprocess.run([sys.executable, "-m", "bot.cli.main", *args], env=env, cwd=REPO,
                             capture_output=True, text=True, timeout=timeout)
     if result.returncode != 0:
         pytest.fail(f"carebot {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
@@ -143,7 +143,7 @@ def start_server(database_url: str, tmp_path: Path, **extra_env: str) -> Running
                       **extra_env)
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], env=env, cwd=REPO,
+            [sys.executable, "-m", "bot.cli.main", "serve", "--port", str(port)], env=env, cwd=REPO,
             stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180

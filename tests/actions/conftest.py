@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from actions.recommender import Recommender
 from actions.shop import ShopRepository, use_shop
-from analytics.models import Base, Customer, Order, OrderItem, Product
+from analytics.store.schema import Base, Customer, Order, OrderItem, Product
 
 NOW = datetime(2026, 5, 15, 12, 0)
 

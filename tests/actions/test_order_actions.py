@@ -7,7 +7,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from actions.shop import ShopRepository, use_shop
-from analytics.models import Order
+from analytics.store.schema import Order
 
 
 def _texts(result) -> list[str]:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from actions.recommender import Recommender, load_recommender, train_recommender
-from analytics.models import Customer, Order, OrderItem, Product
+from analytics.store.schema import Customer, Order, OrderItem, Product
 
 ANA_BOUGHT = {"E100", "E101", "E103", "S200", "K300", "B400", "S202"}
 

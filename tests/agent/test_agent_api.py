@@ -10,8 +10,8 @@ from live_server import PASSWORD, WIDGET_SECRET, wait_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from analytics.models import Conversation, Customer, Escalation, Event, Message, User
-from bot.identity import sign_customer_id
+from analytics.store.schema import Conversation, Customer, Escalation, Event, Message, User
+from bot.channels.identity import sign_customer_id
 
 pytestmark = pytest.mark.slow
 

@@ -9,9 +9,9 @@ import pytest
 from live_server import REPO
 
 from bot.config import Config, EscalationPolicy
-from bot.domain import load_bot
-from bot.engine import DialogueEngine
-from bot.tracker import ConversationState
+from bot.dialogue.domain import load_bot
+from bot.dialogue.engine import DialogueEngine
+from bot.dialogue.state import ConversationState
 from nlp.yamlfile import BotFileError
 
 

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from live_server import REDIS_URL, redis_unreachable_reason
 
-from bot.hub import Hub, RedisHub, make_hub
+from bot.dialogue.hub import Hub, RedisHub, make_hub
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from live_server import PASSWORD, wait_for
 from sqlalchemy.orm import Session
 
-from analytics.models import Conversation
+from analytics.store.schema import Conversation
 
 pytestmark = pytest.mark.slow
 

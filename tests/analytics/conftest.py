@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from analytics.db import make_engine, migrate
+from analytics.store.db import make_engine, migrate
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import create_engine, func, make_url, select, text
 
-from analytics.db import make_engine, migrate
-from analytics.models import Conversation, Event, Message
-from analytics.records import ConversationRecord, EventRecord, MessageRecord, utcnow
-from analytics.store import ConversationStore
-from analytics.writer import ConversationLog
+from analytics.store.db import make_engine, migrate
+from analytics.store.reads import ConversationStore
+from analytics.store.records import ConversationRecord, EventRecord, MessageRecord, utcnow
+from analytics.store.schema import Conversation, Event, Message
+from analytics.store.writer import ConversationLog
 
 
 def conversation_turns(conversation_id: str, turns: int) -> list:
@@ -166,7 +166,7 @@ def test_log_waits_out_a_locked_sqlite_database_and_loses_nothing(sqlite_url, ca
     try:
         for record in conversation_turns("web-locked", turns=10):
             log.write(record)
-        with caplog.at_level(logging.WARNING, logger="analytics.writer"):
+        with caplog.at_level(logging.WARNING, logger="analytics.store.writer"):
             wait_for_failed_attempt(caplog)
         assert log.pending > 0
         locker.execute("ROLLBACK")
@@ -198,7 +198,7 @@ def test_log_reconnects_after_postgres_drops_its_connections(postgres_url, caplo
             )
         for record in conversation_turns("pg-outage", turns=10):
             log.write(record)
-        with caplog.at_level(logging.WARNING, logger="analytics.writer"):
+        with caplog.at_level(logging.WARNING, logger="analytics.store.writer"):
             wait_for_failed_attempt(caplog)
         with admin.connect() as conn:
             conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from analytics.records import ConversationRecord, MessageRecord
-from analytics.store import ConversationStore
-from analytics.writer import ConversationLog
+from analytics.store.reads import ConversationStore
+from analytics.store.records import ConversationRecord, MessageRecord
+from analytics.store.writer import ConversationLog
 
 
 @pytest.fixture

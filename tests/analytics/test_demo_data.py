@@ -7,9 +7,10 @@ import hashlib
 import pytest
 from sqlalchemy import Engine, func, select
 
-from analytics.db import make_engine, migrate
-from analytics.demo_data import REFERENCE_DATE, example_records, seed
-from analytics.models import (
+from analytics.demo.seed import REFERENCE_DATE, example_records, seed
+from analytics.store.db import make_engine, migrate
+from analytics.store.records import ConversationRecord
+from analytics.store.schema import (
     ORDER_STATUSES,
     Conversation,
     Customer,
@@ -17,8 +18,7 @@ from analytics.models import (
     OrderItem,
     Product,
 )
-from analytics.records import ConversationRecord
-from analytics.writer import ConversationLog
+from analytics.store.writer import ConversationLog
 
 
 def database_checksum(engine: Engine) -> str:

@@ -1,4 +1,4 @@
-"""The Alembic migrations build exactly the schema that analytics/models.py declares."""
+"""The Alembic migrations build exactly the schema that analytics/store/schema.py declares."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
-from analytics.db import (
+from analytics.store.db import (
     BadDatabaseUrl,
     DatabaseUnavailable,
     alembic_config,
@@ -16,7 +16,7 @@ from analytics.db import (
     make_engine,
     migrate,
 )
-from analytics.models import Base
+from analytics.store.schema import Base
 
 
 def test_migrated_database_matches_the_models(engine):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from analytics.models import User
-from analytics.store import ConversationStore, UserExistsError
+from analytics.store.reads import ConversationStore, UserExistsError
+from analytics.store.schema import User
 
 
 @pytest.fixture

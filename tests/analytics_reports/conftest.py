@@ -13,7 +13,7 @@ from known_data import load_known_data
 from report_databases import DATABASES, migrated_engine
 from sqlalchemy import Engine
 
-from analytics.facts import rebuild_facts
+from analytics.store.rollups import rebuild_facts
 
 
 @pytest.fixture(scope="module", params=DATABASES)

@@ -8,11 +8,11 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy import Engine
 
-from analytics.store import ConversationStore
-from bot.auth import SIGNER, SessionSigner, login_handler, logout
+from analytics.store.reads import ConversationStore
+from bot.app import CONFIG, DB
 from bot.config import Config
-from bot.dashboard import add_dashboard_routes
-from bot.server import CONFIG, DB
+from bot.dashboard.routes import add_dashboard_routes
+from bot.web.auth import SIGNER, SessionSigner, login_handler, logout
 
 PASSWORD = "correct horse battery"
 USERS = (("ana", "analyst"), ("al", "agent"), ("root", "admin"))

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, insert
 
-from analytics.models import Conversation, Customer, Escalation, Message
+from analytics.store.schema import Conversation, Customer, Escalation, Message
 
 NOW = datetime(2026, 11, 10, 12, 0)
 T = datetime.fromisoformat

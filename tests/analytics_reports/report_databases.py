@@ -10,7 +10,7 @@ import pytest
 from dbfixtures import fresh_postgres_database, fresh_sqlite_url
 from sqlalchemy import Engine
 
-from analytics.db import make_engine, migrate
+from analytics.store.db import make_engine, migrate
 
 DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 

@@ -13,15 +13,15 @@ from click.testing import CliRunner
 from known_data import load_known_data
 from report_databases import migrated_engine
 
-from analytics.facts import rebuild_facts
-from analytics.synthetic import generate, insert_history
-from bot.cli import main
-from bot.cli_analytics import add_analytics_commands
+from analytics.demo.synthetic import generate, insert_history
+from analytics.store.rollups import rebuild_facts
+from bot.cli.analytics import add_analytics_commands
+from bot.cli.main import main
 
 REPO = Path(__file__).resolve().parents[2]
 NLU_MODELS = Path(os.environ.get("CAREBOT_MODELS_DIR", REPO / "models"))
 
-if "report" not in main.commands:  # until bot/cli.py registers them itself
+if "report" not in main.commands:  # until bot/cli/main.py registers them itself
     add_analytics_commands(main)
 
 
@@ -92,8 +92,8 @@ def test_simulate_drives_the_real_bot_and_stores_rated_conversations(tmp_path):
         pytest.skip(f"no trained NLU models in {NLU_MODELS}; run `carebot train`")
     from sqlalchemy import func, select
 
-    from analytics.demo_data import seed
-    from analytics.models import Conversation, ConversationFacts, Message
+    from analytics.demo.seed import seed
+    from analytics.store.schema import Conversation, ConversationFacts, Message
 
     with migrated_engine("sqlite", tmp_path) as engine:
         seed(engine, progress=False)

@@ -20,8 +20,8 @@ from known_data import load_known_data
 from report_databases import migrated_engine
 from sqlalchemy import insert
 
-from analytics.facts import rebuild_facts
-from analytics.models import Conversation, Message
+from analytics.store.rollups import rebuild_facts
+from analytics.store.schema import Conversation, Message
 
 CHROMIUM = os.environ.get("CAREBOT_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

@@ -8,10 +8,16 @@ import itertools
 
 from known_data import NOW
 
-from analytics.export import csv_cell, csv_chunks, iter_message_log, message_log_csv, report_csv
-from analytics.report_scope import ReportFilters
-from analytics.report_types import Column
-from analytics.reports import ReportOptions, run_report
+from analytics.reports.export import (
+    csv_cell,
+    csv_chunks,
+    iter_message_log,
+    message_log_csv,
+    report_csv,
+)
+from analytics.reports.registry import ReportOptions, run_report
+from analytics.reports.scope import ReportFilters
+from analytics.reports.types import Column
 
 
 def test_chunks_come_out_before_the_rows_run_out():

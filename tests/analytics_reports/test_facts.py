@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 
-from analytics.facts import rebuild_facts, refresh_stale_facts, summarise
-from analytics.models import ConversationFacts, ConversationIntentFacts
-from analytics.records import ConversationRecord, MessageRecord
-from analytics.writer import ConversationLog
+from analytics.store.records import ConversationRecord, MessageRecord
+from analytics.store.rollups import rebuild_facts, refresh_stale_facts, summarise
+from analytics.store.schema import ConversationFacts, ConversationIntentFacts
+from analytics.store.writer import ConversationLog
 
 T0 = datetime(2026, 11, 5, 10, 0)
 

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 from known_data import NOW
 
-from analytics.report_scope import ReportError, ReportFilters
-from analytics.reports import REPORTS, ReportOptions, run_report
+from analytics.reports.registry import REPORTS, ReportOptions, run_report
+from analytics.reports.scope import ReportError, ReportFilters
 
 AT_NOW = ReportOptions(now=NOW)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from known_data import NOW
 
-from analytics.report_scope import ReportFilters
-from analytics.reports import ReportOptions, run_report
+from analytics.reports.registry import ReportOptions, run_report
+from analytics.reports.scope import ReportFilters
 
 AT_NOW = ReportOptions(now=NOW)
 

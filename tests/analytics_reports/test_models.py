@@ -9,15 +9,15 @@ import pytest
 from report_databases import DATABASES, migrated_engine
 from sqlalchemy import func, select, update
 
-from analytics.demo_data import seed
-from analytics.journey import Journey, journey_of
-from analytics.model_store import load_model, model_infos
-from analytics.models import Conversation, CsatPrediction, Customer, CustomerSegment
-from analytics.reports import ReportOptions, run_report
-from analytics.retrain import retrain
-from analytics.satisfaction import NotEnoughRatings, fit_satisfaction
-from analytics.segments import name_segment
-from analytics.synthetic import generate, insert_history
+from analytics.demo.seed import seed
+from analytics.demo.synthetic import generate, insert_history
+from analytics.insights.journey import Journey, journey_of
+from analytics.insights.model_store import load_model, model_infos
+from analytics.insights.retrain import retrain
+from analytics.insights.satisfaction import NotEnoughRatings, fit_satisfaction
+from analytics.insights.segments import name_segment
+from analytics.reports.registry import ReportOptions, run_report
+from analytics.store.schema import Conversation, CsatPrediction, Customer, CustomerSegment
 
 NOW = datetime(2026, 11, 2)
 

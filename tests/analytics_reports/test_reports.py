@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 from known_data import NOW
 
-from analytics.report_scope import ReportFilters
-from analytics.reports import ReportOptions, run_report
+from analytics.reports.registry import ReportOptions, run_report
+from analytics.reports.scope import ReportFilters
 
 AT_NOW = ReportOptions(now=NOW)
 
@@ -115,7 +115,7 @@ def test_conversations_list_newest_first_with_outcome_and_rating(engine):
 def test_every_report_serialises_to_json(engine):
     import json
 
-    from analytics.reports import REPORTS
+    from analytics.reports.registry import REPORTS
 
     for name in REPORTS:
         json.dumps(run_report(engine, name, None, AT_NOW).to_dict())

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain import load_bot
+from bot.dialogue.domain import load_bot
 from nlp.yamlfile import BotFileError
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from live_server import wait_for
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from analytics.models import Customer, Escalation, Message, Order
+from analytics.store.schema import Customer, Escalation, Message, Order
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from live_server import WIDGET_SECRET
 
-from bot.identity import sign_customer_id
+from bot.channels.identity import sign_customer_id
 
 pytestmark = pytest.mark.slow
 

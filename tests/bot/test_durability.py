@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from analytics.models import Message
+from analytics.store.schema import Message
 
 pytestmark = pytest.mark.slow
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain import load_bot
-from bot.engine import DialogueEngine
-from bot.tracker import ConversationState
+from bot.dialogue.domain import load_bot
+from bot.dialogue.engine import DialogueEngine
+from bot.dialogue.state import ConversationState
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -117,7 +117,7 @@ def test_a_turn_on_a_working_copy_leaves_the_original_untouched(engine):
 
 
 def test_bot_replies_are_logged_without_the_customers_personal_data():
-    from bot.conversation import redact_bot_text
+    from bot.dialogue.conversations import redact_bot_text
 
     logged = redact_bot_text("We'll email a prepaid return label to yuki.lewis@example.com. "
                              "Order A12934 ships to 12 Baker Street.")

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from widget_pages import XSS, conversation_id, log_in_to_console, open_widget, send, watch
 
-from analytics.models import Conversation, Customer, Escalation, Message
+from analytics.store.schema import Conversation, Customer, Escalation, Message
 
 AGENT_REPLY = "Hi, I'm Alice <b>from support</b>. Let me look into it."
 

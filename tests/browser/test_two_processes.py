@@ -23,7 +23,7 @@ from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.orm import Session
 from widget_pages import ShopSite, conversation_id, log_in_to_console, open_widget, send, watch
 
-from analytics.models import Conversation, Message
+from analytics.store.schema import Conversation, Message
 
 pytestmark = pytest.mark.postgres
 

@@ -12,8 +12,8 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from analytics.models import Message
-from bot.identity import sign_customer_id
+from analytics.store.schema import Message
+from bot.channels.identity import sign_customer_id
 
 EMBED_PAGE = REPO / "bot" / "static" / "embed-demo.html"
 DEMO_SERVER = "http://127.0.0.1:8080"  # what embed-demo.html points at out of the box

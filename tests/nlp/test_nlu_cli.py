@@ -6,7 +6,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import main
+from bot.cli.main import main
 
 HELDOUT = "tests/nlp/data/cs_sentiment_heldout.csv"
 

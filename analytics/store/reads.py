@@ -1,0 +1,193 @@
+"""Synchronous reads and small writes the bot makes from worker threads: conversation state,
+transcripts, the escalation queue and console users."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+
+import bcrypt
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from analytics.store.records import ConversationRecord, MessageRecord, to_row, utcnow
+from analytics.store.schema import ROLES, Conversation, Customer, Escalation, Message, User
+from analytics.store.upsert import insert_ignoring_existing
+
+# bcrypt only looks at the first 72 bytes; longer passwords would silently share a hash.
+MAX_PASSWORD_BYTES = 72
+
+
+class UserExistsError(ValueError):
+    """A user with this username already exists."""
+
+
+@dataclass(frozen=True, slots=True)
+class UserInfo:
+    """A console user, without the password hash."""
+
+    id: int
+    username: str
+    role: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationInfo:
+    """One entry of the human-agent queue."""
+
+    id: int
+    conversation_id: str
+    reason: str
+    priority: int
+    status: str
+    created_at: datetime
+    claimed_by: int | None
+
+
+class ConversationStore:
+    """Conversation state, transcripts, escalations and users, read and written synchronously."""
+
+    def __init__(self, engine: Engine, *, bcrypt_rounds: int = 12) -> None:
+        self._engine = engine
+        self._bcrypt_rounds = bcrypt_rounds
+
+    @cached_property
+    def _dummy_hash(self) -> bytes:
+        # Checking against a real hash keeps "no such user" as slow as "wrong password".
+        return bcrypt.hashpw(b"carebot", bcrypt.gensalt(self._bcrypt_rounds))
+
+    # -- conversations -------------------------------------------------------------------
+
+    def load_conversation(self, conversation_id: str) -> ConversationRecord | None:
+        """The stored state of a conversation, or None if it was never written."""
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(Conversation.__table__).where(Conversation.id == conversation_id)
+            ).one_or_none()
+        return None if row is None else ConversationRecord(**row._asdict())
+
+    def messages(self, conversation_id: str) -> list[MessageRecord]:
+        """The conversation's messages, oldest first."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(Message.__table__)
+                .where(Message.conversation_id == conversation_id)
+                .order_by(Message.created_at, Message.id)
+            ).all()
+        return [MessageRecord(**row._asdict()) for row in rows]
+
+    def customer_id_for(self, external_id: str) -> int | None:
+        """The database id (``customers.id``) of a customer known by external id like C1001."""
+        with self._engine.connect() as conn:
+            return conn.execute(
+                select(Customer.id).where(Customer.external_id == external_id)
+            ).scalar_one_or_none()
+
+    # -- escalations ---------------------------------------------------------------------
+
+    def create_escalation(self, conversation_id: str, reason: str, priority: int = 0) -> int:
+        """Put the conversation in the human-agent queue; returns the escalation id."""
+        now = utcnow()
+        with self._engine.begin() as conn:
+            # The conversation's own row may still be queued in the conversation log.
+            conn.execute(
+                insert_ignoring_existing(Conversation.__table__, conn.dialect.name),
+                [to_row(ConversationRecord(id=conversation_id, started_at=now))],
+            )
+            return conn.execute(
+                insert(Escalation)
+                .values(
+                    conversation_id=conversation_id,
+                    reason=reason,
+                    priority=priority,
+                    status="open",
+                    created_at=now,
+                )
+                .returning(Escalation.id)
+            ).scalar_one()
+
+    def open_escalations(self) -> list[EscalationInfo]:
+        """Unresolved escalations (open or claimed), most urgent first, then oldest first."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    Escalation.id,
+                    Escalation.conversation_id,
+                    Escalation.reason,
+                    Escalation.priority,
+                    Escalation.status,
+                    Escalation.created_at,
+                    Escalation.claimed_by,
+                )
+                .where(Escalation.status.in_(("open", "claimed")))
+                .order_by(Escalation.priority.desc(), Escalation.created_at, Escalation.id)
+            ).all()
+        return [EscalationInfo(**row._asdict()) for row in rows]
+
+    # -- users ---------------------------------------------------------------------------
+
+    def add_user(self, username: str, password: str, role: str) -> UserInfo:
+        """Create a console user with a bcrypt-hashed password."""
+        username = username.strip()
+        if not username:
+            raise ValueError("A username cannot be empty.")
+        if role not in ROLES:
+            raise ValueError(f"Unknown role {role!r}; choose one of: {', '.join(ROLES)}.")
+        secret = _password_bytes(password)
+        password_hash = bcrypt.hashpw(secret, bcrypt.gensalt(self._bcrypt_rounds)).decode()
+        created_at = utcnow()
+        try:
+            with self._engine.begin() as conn:
+                user_id = conn.execute(
+                    insert(User)
+                    .values(
+                        username=username,
+                        password_hash=password_hash,
+                        role=role,
+                        created_at=created_at,
+                    )
+                    .returning(User.id)
+                ).scalar_one()
+        except IntegrityError:
+            raise UserExistsError(
+                f"A user named {username!r} already exists; choose another username."
+            ) from None
+        return UserInfo(id=user_id, username=username, role=role, created_at=created_at)
+
+    def account(self, user_id: int) -> tuple[str, str] | None:
+        """(username, role) of a user who still exists, else None."""
+        with self._engine.connect() as conn:
+            row = conn.execute(select(User.username, User.role).where(User.id == user_id)
+                               ).one_or_none()
+        return (row.username, row.role) if row is not None else None
+
+    def verify_user(self, username: str, password: str) -> UserInfo | None:
+        """The user if the password is right, else None."""
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(
+                    User.id, User.username, User.role, User.created_at, User.password_hash
+                ).where(User.username == username.strip())
+            ).one_or_none()
+        try:
+            secret = _password_bytes(password)
+        except ValueError:
+            return None
+        stored = row.password_hash.encode() if row is not None else self._dummy_hash
+        if not bcrypt.checkpw(secret, stored) or row is None:
+            return None
+        return UserInfo(id=row.id, username=row.username, role=row.role, created_at=row.created_at)
+
+
+def _password_bytes(password: str) -> bytes:
+    secret = password.encode("utf-8")
+    if not secret:
+        raise ValueError("A password cannot be empty.")
+    if len(secret) > MAX_PASSWORD_BYTES:
+        raise ValueError(
+            f"Passwords longer than {MAX_PASSWORD_BYTES} bytes are not supported; "
+            "choose a shorter one."
+        )
+    return secret

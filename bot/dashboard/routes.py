@@ -1,0 +1,187 @@
+"""The analytics dashboard: the /analytics page, its JSON API and CSV exports (analysts only).
+
+Register with ``add_dashboard_routes(app)`` in ``create_app``; the handlers use the app's
+database engine (``DB``), configuration (``CONFIG``) and session signer (``SIGNER``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+
+import plotly
+from aiohttp import web
+from sqlalchemy import Engine, select
+
+from analytics.insights.model_store import model_infos
+from analytics.reports.export import message_log_csv, report_csv
+from analytics.reports.registry import REPORTS, ReportOptions, run_report
+from analytics.reports.scope import OUTCOMES, ReportError, ReportFilters
+from analytics.store.schema import Conversation, Customer
+from bot.web.auth import ANALYST_ROLES, require
+
+logger = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parents[1] / "static"
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+_INTENTS = ("greet", "goodbye", "thank_you", "affirm", "deny", "bot_challenge", "order_status",
+            "cancel_order", "return_item", "refund_status", "shipping_info",
+            "product_recommendation", "payment_issue", "account_help", "change_address",
+            "complaint", "human_agent", "nlu_fallback")
+
+
+def _engine(request: web.Request) -> Engine:
+    from bot.app import DB
+
+    return request.app[DB]
+
+
+def _models_dir(request: web.Request) -> Path | None:
+    from bot.app import CONFIG
+
+    config = request.app.get(CONFIG)
+    return None if config is None else Path(config.models_dir)
+
+
+def _json_error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message, "status": status}, status=status)
+
+
+def _filters_and_options(request: web.Request) -> tuple[ReportFilters, ReportOptions]:
+    query = request.query
+    filters = ReportFilters.from_query(query)
+    try:
+        limit = int(query.get("limit", "50"))
+        min_conversations = int(query.get("min_conversations", "5"))
+    except ValueError:
+        raise ReportError("'limit' and 'min_conversations' must be whole numbers.") from None
+    options = ReportOptions(period=query.get("period", "day"), limit=limit,
+                            min_conversations=min_conversations,
+                            models_dir=_models_dir(request))
+    return filters, options
+
+
+async def analytics_page(request: web.Request) -> web.FileResponse:
+    # The page holds no data; every number comes from the API, which checks the role.
+    return web.FileResponse(STATIC_DIR / "analytics.html",
+                            headers={"Cache-Control": "no-cache"})
+
+
+async def page_asset(request: web.Request) -> web.FileResponse:
+    name = "analytics." + request.match_info["ext"]
+    return web.FileResponse(STATIC_DIR / name, headers={"Cache-Control": "no-cache"})
+
+
+async def plotly_js(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(PLOTLY_JS, headers={"Cache-Control": "public, max-age=86400"})
+
+
+async def list_reports(request: web.Request) -> web.Response:
+    """The reports, the values each filter can take, and when the models were fitted."""
+    user = require(request, ANALYST_ROLES)
+    engine = _engine(request)
+    choices = await asyncio.to_thread(_filter_choices, engine)
+    infos = model_infos(_models_dir(request))
+    return web.json_response({
+        "user": {"username": user.username, "role": user.role},
+        "reports": [{"name": s.name, "title": s.title} for s in REPORTS.values()],
+        "filters": {**choices, "outcome": list(OUTCOMES), "period": ["day", "week"]},
+        "models": {name: None if info is None else info.to_dict()
+                   for name, info in infos.items()},
+    })
+
+
+def _filter_choices(engine: Engine) -> dict[str, list[str]]:
+    with engine.connect() as conn:
+        channels = sorted(conn.execute(select(Conversation.channel).distinct()).scalars())
+        segments = sorted(s for s in conn.execute(select(Customer.segment).distinct()).scalars()
+                          if s)
+    return {"intent": list(_INTENTS), "channel": channels, "segment": [*segments, "anonymous"]}
+
+
+async def get_report(request: web.Request) -> web.Response:
+    require(request, ANALYST_ROLES)
+    name = request.match_info["name"]
+    try:
+        filters, options = _filters_and_options(request)
+        report = await asyncio.to_thread(run_report, _engine(request), name, filters, options)
+    except ReportError as exc:
+        status = 404 if name not in REPORTS else 400
+        return _json_error(status, str(exc))
+    return web.json_response(report.to_dict())
+
+
+async def get_report_csv(request: web.Request) -> web.StreamResponse:
+    require(request, ANALYST_ROLES)
+    name = request.match_info["name"]
+    try:
+        filters, options = _filters_and_options(request)
+        if name not in REPORTS:
+            raise ReportError(f"There is no report called {name!r}.")
+    except ReportError as exc:
+        return _json_error(404 if name not in REPORTS else 400, str(exc))
+    engine = _engine(request)
+
+    def chunks() -> Iterator[bytes]:
+        yield from report_csv(run_report(engine, name, filters, options))
+
+    return await stream_csv(request, f"{name}-{date.today().isoformat()}.csv", chunks)
+
+
+async def export_messages(request: web.Request) -> web.StreamResponse:
+    """The redacted message log of the filtered conversations, streamed as CSV."""
+    require(request, ANALYST_ROLES)
+    try:
+        filters, options = _filters_and_options(request)
+    except ReportError as exc:
+        return _json_error(400, str(exc))
+    engine = _engine(request)
+    return await stream_csv(request, f"messages-{date.today().isoformat()}.csv",
+                            lambda: message_log_csv(engine, filters, options))
+
+
+async def stream_csv(request: web.Request, filename: str,
+                     make_chunks: Callable[[], Iterator[bytes]]) -> web.StreamResponse:
+    """Send the chunks as they are produced; the database is read on one worker thread."""
+    response = web.StreamResponse(headers={
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store",
+    })
+    loop = asyncio.get_running_loop()
+    # One thread for the whole export: the generator's database connection stays on it.
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="carebot-export")
+    chunks = None
+    try:
+        chunks = await loop.run_in_executor(executor, make_chunks)
+        first = await loop.run_in_executor(executor, next, chunks, None)
+        await response.prepare(request)
+        chunk = first
+        while chunk is not None:
+            await response.write(chunk)
+            chunk = await loop.run_in_executor(executor, next, chunks, None)
+        await response.write_eof()
+    except ReportError as exc:
+        if not response.prepared:
+            return _json_error(400, str(exc))
+        raise
+    finally:
+        if chunks is not None and hasattr(chunks, "close"):
+            await loop.run_in_executor(executor, chunks.close)
+        executor.shutdown(wait=False)
+    return response
+
+
+def add_dashboard_routes(app: web.Application) -> None:
+    """Add /analytics, /api/reports/... and /api/export/messages.csv to ``app``."""
+    app.router.add_get("/analytics", analytics_page)
+    app.router.add_get("/analytics/plotly.min.js", plotly_js)
+    app.router.add_get("/analytics/analytics.{ext:js|css}", page_asset)
+    app.router.add_get("/api/reports", list_reports)
+    app.router.add_get("/api/reports/{name:[a-z0-9-]+}.csv", get_report_csv)
+    app.router.add_get("/api/reports/{name:[a-z0-9-]+}", get_report)
+    app.router.add_get("/api/export/messages.csv", export_messages)

@@ -1,0 +1,223 @@
+"""One customer turn, end to end: lock, state, NLU, dialogue engine, log, fan-out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime
+
+from analytics.store.reads import ConversationStore
+from analytics.store.records import ConversationRecord, EventRecord, MessageRecord, new_id
+from analytics.store.writer import ConversationLog
+from bot.dialogue.engine import DialogueEngine, Reply
+from bot.dialogue.hub import Hub
+from bot.dialogue.nlu_batcher import NLUService
+from bot.dialogue.state import ConversationState
+from nlp.pii import find_pii, mask
+from nlp.types import ParseResult
+
+logger = logging.getLogger(__name__)
+
+MAX_CACHED_CONVERSATIONS = 10_000
+
+Listener = Callable[[str, dict], Awaitable[None]]  # (conversation_id, message) -> None
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC).replace(tzinfo=None)
+
+
+def redact_bot_text(text: str) -> str:
+    """A bot reply as logged: replies quote the customer's email, address... back to them."""
+    return mask(text, sorted(find_pii(text), key=lambda span: span.start))
+
+
+def _redacted_entities(parse: ParseResult) -> list[dict]:
+    """Entities as logged: a value that is personal data (an email...) becomes its placeholder."""
+    logged = []
+    for entity in parse.entities:
+        item = entity.to_dict()
+        for span in parse.pii:
+            if entity.start < span.end and span.start < entity.end:
+                item["value"] = f"[{span.kind}]"
+                break
+        logged.append(item)
+    return logged
+
+
+class ConversationForbidden(PermissionError):
+    """A caller without the verified customer's signature tried to continue their conversation."""
+
+
+class ConversationNotFound(LookupError):
+    pass
+
+
+class ConversationService:
+    """Owns conversation state in memory (backed by the store) and runs each turn."""
+
+    def __init__(self, engine: DialogueEngine, nlu: NLUService, store: ConversationStore,
+                 log: ConversationLog, lookup_customer: Callable[[str], dict | None] | None = None,
+                 hub: Hub | None = None):
+        self.engine = engine
+        self.nlu = nlu
+        self.store = store
+        self.log = log
+        self.lookup_customer = lookup_customer
+        self.hub = hub or Hub()  # locks, and with Redis the state shared between processes
+        self._states: OrderedDict[str, ConversationState] = OrderedDict()
+        self._listeners: list[Listener] = []
+
+    def add_listener(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def lock(self, conversation_id: str) -> AbstractAsyncContextManager[None]:
+        """Hold the conversation (across processes with Redis) while changing its state."""
+        return self.hub.lock(conversation_id)
+
+    async def get_state(self, conversation_id: str, *, create: bool = False,
+                        channel: str = "rest") -> ConversationState:
+        # Another process may have moved a shared conversation on: never trust the cache then.
+        state = None if self.hub.shared else self._states.get(conversation_id)
+        shared = await self.hub.load_state(conversation_id) if state is None else None
+        if shared is not None:
+            state = ConversationState.from_dict(shared)
+            self._remember(state)
+        elif state is None:
+            record = await asyncio.to_thread(self.store.load_conversation, conversation_id)
+            if record is not None:
+                state = ConversationState.from_dict(record.tracker_state or {"id": conversation_id})
+                state.id = conversation_id
+                state.status = record.status
+            elif create:
+                state = ConversationState(id=conversation_id, channel=channel)
+            else:
+                raise ConversationNotFound(conversation_id)
+            self._remember(state)
+        else:
+            self._states.move_to_end(conversation_id)
+        return state
+
+    def _remember(self, state: ConversationState) -> None:
+        self._states[state.id] = state
+        self._states.move_to_end(state.id)
+        while len(self._states) > MAX_CACHED_CONVERSATIONS:
+            self._states.popitem(last=False)
+
+    async def identify(self, state: ConversationState, customer_external_id: str | None) -> None:
+        """Attach a verified customer to the conversation (only called after HMAC checks)."""
+        if not customer_external_id or state.slots.get("customer_id") == customer_external_id:
+            return
+        customer = None
+        if self.lookup_customer:
+            customer = await asyncio.to_thread(self.lookup_customer, customer_external_id)
+        if customer is None:
+            logger.warning("verified customer %s is not in the shop's data", customer_external_id)
+            return
+        state.slots["customer_id"] = customer_external_id
+        state.slots["email"] = customer["email"]
+        state.customer_db_id = customer["id"]
+        state.vip = bool(customer.get("vip"))
+
+    async def handle_message(self, conversation_id: str, text: str, *, channel: str = "rest",
+                             customer_external_id: str | None = None,
+                             message_id: str | None = None) -> list[dict]:
+        """Run one customer turn and return the bot's messages (empty while a person holds it)."""
+        async with self.lock(conversation_id):
+            cached = await self.get_state(conversation_id, create=True, channel=channel)
+            verified = cached.slots.get("customer_id")
+            if verified and customer_external_id != verified:
+                raise ConversationForbidden(
+                    f"conversation '{conversation_id}' belongs to a verified customer; "
+                    "continue it with that customer's signed id")
+            if message_id and message_id in cached.recent_message_ids:
+                logger.info("conversation %s: dropped resent message %s", conversation_id, message_id)
+                return []
+            # The turn works on a copy: if anything fails, the cached state is as it was and
+            # the client's resend of the same message is handled, not dropped.
+            state = cached.working_copy()
+            await self.identify(state, customer_external_id)
+            if message_id:
+                state.recent_message_ids = [*state.recent_message_ids[-49:], message_id]
+            if state.status == "resolved":
+                state.status = "bot"  # writing again after a resolution reopens it with the bot
+            received = time.time()
+            parse = await self.nlu.parse(text)
+            reply = await self.engine.respond(state, parse.to_dict())
+            self._remember(state)
+            tracker = self.save_state(state)
+            records = self._log_turn(state, parse, reply, received, message_id)
+            await self.hub.save_state(state.id, tracker)
+            await self._notify(state.id, {"type": "turn", "status": state.status,
+                                          "intent": parse.intent.name, "records": records})
+            if reply.escalation:
+                await self._open_escalation(state, reply)
+            return reply.messages
+
+    def _log_turn(self, state: ConversationState, parse: ParseResult, reply: Reply,
+                  received: float, message_id: str | None) -> list[MessageRecord]:
+        records = [MessageRecord(
+            id=message_id or new_id(), conversation_id=state.id, sender="user",
+            text=parse.redacted_text, intent=parse.intent.name,
+            confidence=float(parse.intent.confidence),
+            entities=_redacted_entities(parse),
+            sentiment_label=parse.sentiment.label, sentiment_score=float(parse.sentiment.score),
+            data={"pii": sorted({p.kind for p in parse.pii})} if parse.pii else {},
+            created_at=_utc(received),
+        )]
+        now = time.time()
+        for i, message in enumerate(reply.messages):
+            records.append(MessageRecord(
+                id=new_id(), conversation_id=state.id, sender="bot",
+                text=redact_bot_text(message.get("text", "")),
+                intent=None, confidence=None, entities=[], sentiment_label=None,
+                sentiment_score=None, data={k: v for k, v in message.items() if k != "text"},
+                created_at=_utc(max(now, received) + i * 1e-6),
+            ))
+        for record in records:
+            self.log.write(record)
+        for action in reply.actions:
+            self.log.write(EventRecord(id=new_id(), conversation_id=state.id, type="action",
+                                       actor="bot", data={"name": action}, created_at=_utc(now)))
+        return records
+
+    def save_state(self, state: ConversationState) -> dict:
+        tracker = state.to_dict()
+        self.log.write(ConversationRecord(
+            id=state.id, channel=state.channel, customer_id=state.customer_db_id,
+            status=state.status, started_at=_utc(state.started_at),
+            last_active_at=_utc(state.last_active_at), turns=state.turns,
+            fallback_count=state.fallback_count, escalated=state.escalated,
+            assigned_agent_id=state.assigned_agent_id, tracker_state=tracker,
+            ended_at=_utc(state.ended_at) if state.ended_at else None,
+            csat_rating=state.csat_rating, csat_comment=state.csat_comment,
+        ))
+        return tracker
+
+    async def commit(self, state: ConversationState) -> None:
+        """Store a state changed outside a turn (a claim, a rating); call it under lock()."""
+        await self.hub.save_state(state.id, self.save_state(state))
+
+    async def _notify(self, conversation_id: str, event: dict) -> None:
+        for listener in self._listeners:
+            try:
+                await listener(conversation_id, event)
+            except Exception:  # the customer's turn must not fail because a console did
+                logger.exception("conversation listener failed on %s", event.get("type"))
+
+    async def _open_escalation(self, state: ConversationState, reply: Reply) -> None:
+        escalation_id = await asyncio.to_thread(
+            self.store.create_escalation, state.id, reply.escalation.reason,
+            reply.escalation.priority)
+        self.log.write(EventRecord(id=new_id(), conversation_id=state.id, type="escalation",
+                                   actor="bot", created_at=_utc(time.time()),
+                                   data={"escalation_id": escalation_id,
+                                         "reason": reply.escalation.reason,
+                                         "priority": reply.escalation.priority}))
+        await self._notify(state.id, {"type": "escalation", "escalation_id": escalation_id,
+                                      "reason": reply.escalation.reason,
+                                      "priority": reply.escalation.priority})
