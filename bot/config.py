@@ -32,6 +32,12 @@ def _local_secret(project_dir: Path) -> str:
     return secret
 
 
+def use_offline_models() -> None:
+    """Models load from local directories only; a hub lookup here would hang or fail."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
 def _default_db_url(project_dir: Path) -> str:
     return f"sqlite:///{(project_dir / 'carebot.db').resolve()}"
 

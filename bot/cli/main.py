@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
 import time
 
 import click
 
-from bot.config import Config
+from bot.config import Config, use_offline_models
 
 logger = logging.getLogger("carebot")
 
@@ -34,8 +33,7 @@ def main(ctx: click.Context, log_level: str) -> None:
     (HMAC secret for verified customer ids) and CAREBOT_PROJECT_DIR (where domain.yml and
     data/ live; default: the current directory).
     """
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    use_offline_models()
     _setup_logging(log_level)
     ctx.obj = Config.from_env()
 
@@ -127,7 +125,8 @@ def chat(config: Config, conversation: str | None) -> None:
 async def _chat(config: Config, conversation_id: str) -> None:
     from aiohttp import web
 
-    from bot.app import SERVICE, create_app
+    from bot.app import create_app
+    from bot.web.keys import SERVICE
 
     app = create_app(config)
     runner = web.AppRunner(app)

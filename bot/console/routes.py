@@ -25,6 +25,7 @@ from pathlib import Path
 from aiohttp import WSMsgType, web
 
 from actions.shop import ShopRepository
+from bot.channels.sockets import CustomerSockets
 from bot.config import Config
 from bot.console.desk import AgentDesk, HandoffError
 from bot.console.queue import EscalationQueue
@@ -44,7 +45,7 @@ QUEUE_DEBOUNCE_SECONDS = 0.05
 class AgentConsole:
     """The agent sockets of this process, fed from the hub (so from every process)."""
 
-    def __init__(self, desk: AgentDesk, customer_sockets: dict, *,
+    def __init__(self, desk: AgentDesk, customer_sockets: CustomerSockets, *,
                  max_body_bytes: int = 64 * 1024) -> None:
         self.desk = desk
         self.max_body_bytes = max_body_bytes
@@ -73,7 +74,7 @@ class AgentConsole:
             await ws.close()
 
     async def _to_customers(self, topic: str, message: dict) -> None:
-        for ws in list(self.customer_sockets.get(message.get("conversation_id"), ())):
+        for ws in self.customer_sockets.of(message.get("conversation_id")):
             await _send(ws, message.get("event", {}))
 
     async def _to_agents(self, topic: str, message: dict) -> None:

@@ -35,13 +35,13 @@ _INTENTS = ("greet", "goodbye", "thank_you", "affirm", "deny", "bot_challenge", 
 
 
 def _engine(request: web.Request) -> Engine:
-    from bot.app import DB
+    from bot.web.keys import DB
 
     return request.app[DB]
 
 
 def _models_dir(request: web.Request) -> Path | None:
-    from bot.app import CONFIG
+    from bot.web.keys import CONFIG
 
     config = request.app.get(CONFIG)
     return None if config is None else Path(config.models_dir)

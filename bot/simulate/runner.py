@@ -24,7 +24,8 @@ from analytics.store.schema import Customer, Order, User
 from bot.channels.identity import sign_customer_id
 from bot.config import Config
 from bot.simulate import customers as sim
-from bot.web.auth import SIGNER, AuthUser
+from bot.web.keys import SIGNER
+from bot.web.sessions import AuthUser
 
 logger = logging.getLogger(__name__)
 
@@ -243,7 +244,8 @@ async def run_simulation(config: Config, count: int, *, concurrency: int = 4, da
                          seed: int | None = None, progress: bool = True) -> SimulationResult:
     """Run ``count`` simulated conversations against an in-process bot; spread them over
     the past ``days`` days."""
-    from bot.app import DB, SERVICE, STORE, create_app
+    from bot.app import create_app
+    from bot.web.keys import DB, SERVICE, STORE
 
     rng = random.Random(seed)
     secret = config.widget_secret or secrets.token_hex(16)
@@ -329,7 +331,7 @@ def _shop_customers(engine: Engine) -> list[dict]:
 def _agent_token(app: web.Application, store_key: web.AppKey) -> str:
     """A session for the simulated agent (created once, with a password nobody knows)."""
     store = app[store_key]
-    from bot.app import DB
+    from bot.web.keys import DB
 
     with app[DB].connect() as conn:
         row = conn.execute(select(User.id, User.role)

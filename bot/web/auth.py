@@ -3,81 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
-import json
-import time
-from dataclasses import dataclass
 
 from aiohttp import web
 
+from bot.web.errors import http_error
+from bot.web.keys import ACCOUNTS, SIGNER
 from bot.web.origins import forbid_other_origins
+from bot.web.sessions import SESSION_SECONDS, AuthUser
 
 COOKIE = "carebot_session"
-SESSION_SECONDS = 12 * 3600
 AGENT_ROLES = ("agent", "admin")
 ANALYST_ROLES = ("analyst", "admin")
-
-
-@dataclass(frozen=True)
-class AuthUser:
-    id: int
-    username: str
-    role: str
-
-
-class SessionSigner:
-    """Stateless sessions: the cookie carries the user and an HMAC over it."""
-
-    def __init__(self, secret: str) -> None:
-        self._key = hashlib.sha256(("carebot-session:" + secret).encode()).digest()
-
-    def issue(self, user: AuthUser, now: float | None = None) -> str:
-        payload = json.dumps({"id": user.id, "u": user.username, "r": user.role,
-                              "exp": int((now or time.time()) + SESSION_SECONDS)})
-        body = base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
-        return f"{body}.{self._sign(body)}"
-
-    def read(self, token: str | None, now: float | None = None) -> AuthUser | None:
-        if not token or "." not in token:
-            return None
-        body, signature = token.rsplit(".", 1)
-        if not hmac.compare_digest(self._sign(body).encode(),
-                                   signature.encode("utf-8", "replace")):
-            return None
-        try:
-            data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-        except ValueError:
-            return None
-        if data.get("exp", 0) < (now or time.time()):
-            return None
-        return AuthUser(int(data["id"]), str(data["u"]), str(data["r"]))
-
-    def _sign(self, body: str) -> str:
-        return hmac.new(self._key, body.encode(), hashlib.sha256).hexdigest()
-
-
-SIGNER = web.AppKey("session_signer", SessionSigner)
-# user id -> (username, role) while the account exists: a deleted or re-roled user's session
-# follows the users table within ACCOUNT_TTL seconds instead of living on for 12 hours.
-ACCOUNTS = web.AppKey("accounts", object)
-ACCOUNT_TTL = 10.0
-
-
-class AccountCache:
-    def __init__(self, lookup, ttl: float = ACCOUNT_TTL) -> None:
-        self._lookup = lookup
-        self._ttl = ttl
-        self._seen: dict[int, tuple[float, tuple[str, str] | None]] = {}
-
-    def __call__(self, user_id: int) -> tuple[str, str] | None:
-        now = time.monotonic()
-        hit = self._seen.get(user_id)
-        if hit is None or now - hit[0] > self._ttl:
-            hit = (now, self._lookup(user_id))
-            self._seen[user_id] = hit
-        return hit[1]
 
 
 def current_user(request: web.Request) -> AuthUser | None:
@@ -92,18 +28,13 @@ def current_user(request: web.Request) -> AuthUser | None:
     return AuthUser(user.id, *account) if account else None
 
 
-def _json_http(cls, message: str) -> web.HTTPException:
-    return cls(text=json.dumps({"error": message, "status": cls.status_code}),
-               content_type="application/json")
-
-
 def require(request: web.Request, roles: tuple[str, ...]) -> AuthUser:
     """The logged-in user if their role is one of ``roles``; 401 / 403 otherwise."""
     user = current_user(request)
     if user is None:
-        raise _json_http(web.HTTPUnauthorized, "log in first: POST /auth/login")
+        raise http_error(web.HTTPUnauthorized, "log in first: POST /auth/login")
     if user.role not in roles:
-        raise _json_http(web.HTTPForbidden,
+        raise http_error(web.HTTPForbidden,
                          f"the {user.role} role may not use this; it needs {' or '.join(roles)}")
     return user
 
@@ -117,17 +48,17 @@ def login_handler(verify):
             try:
                 body = await request.json()
             except ValueError:
-                raise _json_http(web.HTTPBadRequest, "request body is not valid JSON") from None
+                raise http_error(web.HTTPBadRequest, "request body is not valid JSON") from None
         else:
             body = dict(await request.post())
         if not isinstance(body, dict):
-            raise _json_http(web.HTTPBadRequest, "send a JSON object with username and password")
+            raise http_error(web.HTTPBadRequest, "send a JSON object with username and password")
         username, password = body.get("username"), body.get("password")
         if not isinstance(username, str) or not isinstance(password, str):
-            raise _json_http(web.HTTPBadRequest, "username and password are required")
+            raise http_error(web.HTTPBadRequest, "username and password are required")
         info = await asyncio.to_thread(verify, username, password)
         if info is None:
-            raise _json_http(web.HTTPUnauthorized, "wrong username or password")
+            raise http_error(web.HTTPUnauthorized, "wrong username or password")
         user = AuthUser(info.id, info.username, info.role)
         token = request.app[SIGNER].issue(user)
         response = web.json_response({"username": user.username, "role": user.role,
@@ -149,5 +80,5 @@ async def logout(request: web.Request) -> web.Response:
 async def whoami(request: web.Request) -> web.Response:
     user = current_user(request)
     if user is None:
-        raise _json_http(web.HTTPUnauthorized, "not logged in")
+        raise http_error(web.HTTPUnauthorized, "not logged in")
     return web.json_response({"id": user.id, "username": user.username, "role": user.role})

@@ -1,4 +1,8 @@
-"""Every error a client can cause is a JSON body with a message that says what went wrong."""
+"""One JSON error shape for every client error: ``{"error": "<what to do>", "status": N}``.
+
+Handlers raise :func:`http_error` (or :class:`BadRequest`); the middleware turns any other
+``HTTPException`` and any unexpected exception into the same shape, whatever the URL.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +12,25 @@ import logging
 from aiohttp import web
 
 logger = logging.getLogger(__name__)
+JSON = "application/json"
 
 
-def json_error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message, "status": status}, status=status)
+def error_body(status: int, message: str) -> dict:
+    return {"error": message, "status": status}
+
+
+def json_error(status: int, message: str, headers: dict | None = None) -> web.Response:
+    return web.json_response(error_body(status, message), status=status, headers=headers)
+
+
+def http_error(cls: type[web.HTTPException], message: str, **kwargs) -> web.HTTPException:
+    """An ``HTTPException`` of ``cls`` whose body is the JSON error shape (raise it)."""
+    return cls(text=json.dumps(error_body(cls.status_code, message)), content_type=JSON, **kwargs)
 
 
 class BadRequest(web.HTTPBadRequest):
     def __init__(self, message: str) -> None:
-        super().__init__(text=json.dumps({"error": message, "status": 400}),
-                         content_type="application/json")
+        super().__init__(text=json.dumps(error_body(400, message)), content_type=JSON)
 
 
 async def read_json_object(request: web.Request, max_bytes: int) -> dict:
@@ -25,10 +38,9 @@ async def read_json_object(request: web.Request, max_bytes: int) -> dict:
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
-        raise web.HTTPRequestEntityTooLarge(
-            max_size=max_bytes, actual_size=request.content_length or 0,
-            text=json.dumps({"error": f"request body is larger than {max_bytes} bytes",
-                             "status": 413}), content_type="application/json") from None
+        raise http_error(web.HTTPRequestEntityTooLarge,
+                         f"request body is larger than {max_bytes} bytes",
+                         max_size=max_bytes, actual_size=request.content_length or 0) from None
     if not raw.strip():
         raise BadRequest("request body is empty; send a JSON object")
     try:
@@ -53,10 +65,9 @@ def require_text(body: dict, key: str, *, max_chars: int) -> str:
     if not value.strip():
         raise BadRequest(f"field '{key}' is empty")
     if len(value) > max_chars:
-        raise web.HTTPRequestEntityTooLarge(
-            max_size=max_chars, actual_size=len(value),
-            text=json.dumps({"error": f"field '{key}' is longer than {max_chars} characters",
-                             "status": 413}), content_type="application/json")
+        raise http_error(web.HTTPRequestEntityTooLarge,
+                         f"field '{key}' is longer than {max_chars} characters",
+                         max_size=max_chars, actual_size=len(value))
     problem = text_problem(value)
     if problem:
         raise BadRequest(f"field '{key}' {problem}")
@@ -79,12 +90,15 @@ async def error_middleware(request: web.Request, handler):
     try:
         return await handler(request)
     except web.HTTPException as exc:
-        if exc.status >= 400 and exc.content_type != "application/json" and not (
-            request.path.startswith(("/agent", "/analytics")) and exc.status in (401, 403)
-        ):
-            return json_error(exc.status, exc.reason if not exc.text or exc.text.startswith(
-                str(exc.status)) else exc.text)
+        if exc.status >= 400 and exc.content_type != JSON:
+            message = exc.text if exc.text and not exc.text.startswith(str(exc.status)) \
+                else exc.reason
+            return json_error(exc.status, message, headers=_kept_headers(exc))
         raise
     except Exception:
         logger.exception("unhandled error on %s %s", request.method, request.path)
         return json_error(500, "internal error; the server logged the details")
+
+
+def _kept_headers(exc: web.HTTPException) -> dict:
+    return {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}

@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from bot.web.errors import http_error
+
 
 def origin_allowed(origin: str | None, allowed: tuple[str, ...]) -> bool:
     """True for a page origin in ``allowed`` ("*" allows any); no Origin means not a browser."""
@@ -31,6 +33,5 @@ def same_origin(request: web.Request) -> bool:
 def forbid_other_origins(request: web.Request) -> None:
     """403 unless ``same_origin``; guards agent actions and the agent socket."""
     if not same_origin(request):
-        raise web.HTTPForbidden(
-            text='{"error": "the agent console only accepts requests from its own pages", '
-                 '"status": 403}', content_type="application/json")
+        raise http_error(web.HTTPForbidden,
+                         "the agent console only accepts requests from its own pages")

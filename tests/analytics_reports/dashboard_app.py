@@ -9,10 +9,11 @@ from aiohttp import web
 from sqlalchemy import Engine
 
 from analytics.store.reads import ConversationStore
-from bot.app import CONFIG, DB
 from bot.config import Config
 from bot.dashboard.routes import add_dashboard_routes
-from bot.web.auth import SIGNER, SessionSigner, login_handler, logout
+from bot.web.auth import login_handler, logout
+from bot.web.keys import CONFIG, DB, SIGNER
+from bot.web.sessions import SessionSigner
 
 PASSWORD = "correct horse battery"
 USERS = (("ana", "analyst"), ("al", "agent"), ("root", "admin"))

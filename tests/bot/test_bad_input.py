@@ -9,7 +9,7 @@ import requests
 from live_server import PASSWORD, wait_for
 from sqlalchemy import text
 
-from bot.web.auth import ACCOUNT_TTL
+from bot.web.sessions import ACCOUNT_TTL
 
 pytestmark = pytest.mark.slow
 
