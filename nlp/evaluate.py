@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nlp.types import FALLBACK_INTENT, SENTIMENT_LABELS
+from nlp.types import FALLBACK_INTENT, SENTIMENT_LABELS, sentiment_label
 
 logger = logging.getLogger(__name__)
 
@@ -58,9 +58,9 @@ def read_training_file(path: str | Path, text_col: str, label_col: str) -> tuple
     """An nlu.yml (examples and intents) or a CSV with the given columns."""
     path = Path(path)
     if path.suffix in (".yml", ".yaml"):
-        from nlp.training_data import load_nlu_yaml
+        from nlp.training_data import load_nlu_files
 
-        data = load_nlu_yaml(path)
+        data = load_nlu_files([path])
         return [e.text for e in data.examples], [e.intent for e in data.examples]
     return read_csv_columns(path, text_col, label_col)
 
@@ -162,19 +162,14 @@ def sentiment_report(gold: list[str], proba: np.ndarray) -> Report:
     return report
 
 
-_SENTIMENT_ALIASES = {"0": "negative", "1": "positive", "neg": "negative", "pos": "positive",
-                      "neu": "neutral", "-1": "negative"}  # fmt: skip
-
-
 def normalise_sentiment_label(label: str) -> str:
     """negative/neutral/positive, also from neg/neu/pos and SST-style 0/1."""
-    label = str(label).strip().lower()
-    label = _SENTIMENT_ALIASES.get(label, label)
-    if label not in SENTIMENT_LABELS:
+    name = sentiment_label(label)
+    if name is None:
         raise EvaluationDataError(
             f"unknown sentiment label {label!r}: use negative/neutral/positive (or 0/1)"
         )
-    return label
+    return name
 
 
 def confusion_png(matrix: np.ndarray, labels: list[str], path: str | Path, title: str) -> None:

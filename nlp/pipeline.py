@@ -69,23 +69,35 @@ class NLU:
         )
 
     @classmethod
-    def load(cls, models_dir: str | Path, sentiment_model: str | Path | None = None) -> NLU:
-        """Load a trained pipeline; ``sentiment_model`` may name any transformers
-        sequence-classification directory to use instead of the trained sentiment head."""
+    def load(
+        cls,
+        models_dir: str | Path,
+        sentiment_model: str | Path | None = None,
+        *,
+        base_dir: str | Path | None = None,
+        threads: int | None = None,
+    ) -> NLU:
+        """Load a trained pipeline.
+
+        ``base_dir`` holds the base models (encoder and sentiment; default: ``models_dir``);
+        ``sentiment_model`` may name any transformers sequence-classification directory to
+        use instead of the trained sentiment head; ``threads`` caps inference threads.
+        """
         started = time.perf_counter()
         models_dir = Path(models_dir)
+        base_dir = Path(base_dir) if base_dir is not None else models_dir
         if not cls.is_trained(models_dir):
             raise NLUNotTrainedError(
                 f"no trained NLU model in {models_dir}; run `carebot train` first"
             )
-        encoder = SentenceEncoder.shared(models_dir)
+        encoder = SentenceEncoder.shared(base_dir, threads=threads)
         sentiment = None
         if sentiment_model is None and not encoder.has_sentiment:
-            sentiment_model = models_dir / SENTIMENT_DIR  # a transformers model directory
+            sentiment_model = base_dir / SENTIMENT_DIR  # a transformers model directory
         if sentiment_model is not None:
             from nlp.sentiment import SentimentModel
 
-            sentiment = SentimentModel.load(sentiment_model)
+            sentiment = SentimentModel.load(sentiment_model, threads=threads)
         nlu = cls(
             encoder=encoder,
             intents=IntentClassifier.load(models_dir / INTENT_FILE, encoder=encoder),

@@ -8,80 +8,45 @@ for users who point ``NLU.load(..., sentiment_model=DIR)`` at one.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from nlp.types import SENTIMENT_LABELS, Sentiment  # noqa: E402
+from nlp.base_model import torch_threads
+from nlp.types import SENTIMENT_LABELS, Sentiment, sentiment_label
 
 logger = logging.getLogger(__name__)
-
-_LABEL_ALIASES = {
-    "negative": "negative",
-    "neg": "negative",
-    "neutral": "neutral",
-    "neu": "neutral",
-    "positive": "positive",
-    "pos": "positive",
-}
 
 
 class SentimentModelError(RuntimeError):
     """The sentiment model directory is missing or unusable."""
 
 
-def _torch():
-    import torch
-
-    torch.set_num_threads(min(2, os.cpu_count() or 1))
-    return torch
-
-
-ONNX_FILE = "model.onnx"
-
-
 class SentimentModel:
-    """Three-way sentiment (negative / neutral / positive) from a transformers classifier.
+    """Three-way sentiment (negative / neutral / positive) from a transformers classifier."""
 
-    Served by ONNX Runtime when the directory holds ``model.int8.onnx`` / ``model.onnx``
-    (written by :func:`export_onnx`), otherwise by torch.
-    """
-
-    def __init__(
-        self, tokenizer, id2label: dict, model=None, session=None, max_length: int = 64
-    ) -> None:
+    def __init__(self, tokenizer, id2label: dict, model, max_length: int = 64) -> None:
         self.tokenizer = tokenizer
-        self.model = model.eval() if model is not None else None
-        self._session = session
+        self.model = model.eval()
         self.max_length = max_length
         self._columns = _label_columns(id2label)
 
     @classmethod
-    def load(cls, model_dir: str | Path, max_length: int = 64, onnx: bool = True) -> SentimentModel:
-        """Load any transformers sequence-classification sentiment model directory."""
+    def load(
+        cls, model_dir: str | Path, max_length: int = 64, threads: int | None = None
+    ) -> SentimentModel:
+        """Load a transformers sequence-classification sentiment model directory."""
         model_dir = Path(model_dir)
         if not (model_dir / "config.json").exists():
             raise SentimentModelError(
                 f"no sentiment model in {model_dir}; run `carebot train` to build one"
             )
-        from transformers import AutoConfig, AutoTokenizer
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        from nlp.onnx_export import int8_path, session
-
-        tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        id2label = AutoConfig.from_pretrained(model_dir).id2label
-        for path in (int8_path(model_dir / ONNX_FILE), model_dir / ONNX_FILE):
-            if onnx and path.exists():
-                logger.info("sentiment model %s served by onnxruntime", path)
-                return cls(tokenizer, id2label, session=session(path), max_length=max_length)
-        _torch()
-        from transformers import AutoModelForSequenceClassification
-
-        model = AutoModelForSequenceClassification.from_pretrained(model_dir)
-        return cls(tokenizer, id2label, model=model, max_length=max_length)
+        torch_threads(threads)
+        tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+        model = AutoModelForSequenceClassification.from_pretrained(model_dir, local_files_only=True)
+        return cls(tokenizer, model.config.id2label, model, max_length=max_length)
 
     def predict_proba(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """Rows of [p(negative), p(neutral), p(positive)]."""
@@ -96,37 +61,20 @@ class SentimentModel:
         return out
 
     def _logits(self, texts: list[str]) -> np.ndarray:
-        kind = "np" if self._session is not None else "pt"
+        import torch
+
         batch = self.tokenizer(
             list(texts),
             padding=True,
             truncation=True,
             max_length=self.max_length,
-            return_tensors=kind,
+            return_tensors="pt",
         )
-        if self._session is not None:
-            names = {i.name for i in self._session.get_inputs()}
-            feeds = {k: v.astype(np.int64) for k, v in batch.items() if k in names}
-            return self._session.run(None, feeds)[0]
-        import torch
-
         with torch.inference_mode():
             return self.model(**batch).logits.float().numpy()
 
     def predict(self, texts: list[str], batch_size: int = 64) -> list[Sentiment]:
         return [to_sentiment(p) for p in self.predict_proba(texts, batch_size)]
-
-
-def export_onnx(model_dir: str | Path, quantize: bool = True) -> Path | None:
-    """Add an ONNX copy of the transformers sentiment model in ``model_dir``."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    from nlp.onnx_export import export
-
-    model_dir = Path(model_dir)
-    model = AutoModelForSequenceClassification.from_pretrained(model_dir)
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    return export(model, tokenizer, model_dir / ONNX_FILE, "logits", quantize)
 
 
 def to_sentiment(probs: np.ndarray) -> Sentiment:
@@ -139,7 +87,7 @@ def _label_columns(id2label: dict) -> dict[int, int]:
     """Map our column (neg, neu, pos) -> the model's output index, by label name."""
     by_name = {}
     for idx, name in id2label.items():
-        canonical = _LABEL_ALIASES.get(str(name).lower())
+        canonical = sentiment_label(name, numeric=False)
         if canonical:
             by_name[canonical] = int(idx)
     if "negative" not in by_name or "positive" not in by_name:

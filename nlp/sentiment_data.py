@@ -18,16 +18,11 @@ import random
 import re
 from pathlib import Path
 
-from nlp.types import SENTIMENT_LABELS
+from nlp.types import SENTIMENT_LABELS, sentiment_label
 
 DATA_DIR = Path(__file__).parent / "data"
 CS_SENTIMENT_CSV = DATA_DIR / "cs_sentiment.csv"
 SST2_EVAL_HASHES = DATA_DIR / "sst2_eval_hashes.txt"
-LABEL_ALIASES = {
-    "negative": "negative", "neg": "negative", "0": "negative", "-1": "negative",
-    "neutral": "neutral", "neu": "neutral",
-    "positive": "positive", "pos": "positive",
-}  # fmt: skip
 
 
 class SentimentDataError(RuntimeError):
@@ -63,7 +58,7 @@ def read_labelled_csv(path: str | Path, text_col: str = "text", label_col: str =
     rows = []
     with Path(path).open(encoding="utf-8", newline="") as f:
         for i, row in enumerate(csv.DictReader(f), start=2):
-            name = LABEL_ALIASES.get(str(row[label_col]).strip().lower())
+            name = sentiment_label(row[label_col])
             if name is None:
                 raise ValueError(f"{path}:{i}: unknown sentiment label {row[label_col]!r}")
             rows.append((row[text_col], SENTIMENT_LABELS.index(name)))

@@ -10,18 +10,12 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from nlp.encoder import (
-    JOINT_ONNX_FILE,
-    JOINT_ONNX_INT8_FILE,
-    ONNX_FILE,
-    ONNX_INT8_FILE,
-    SentenceEncoder,
-)
+from nlp.encoder import JOINT_ONNX_FILE, JOINT_ONNX_INT8_FILE, SentenceEncoder
 from nlp.entities import EntityExtractor
 from nlp.intent import IntentClassifier
 from nlp.joint import BRANCH_FILE, export_joint_onnx, train_sentiment
 from nlp.pipeline import ENTITIES_FILE, INTENT_FILE, METADATA_FILE, SENTIMENT_DIR
-from nlp.training_data import load_nlu_yaml
+from nlp.training_data import load_nlu_files
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +52,7 @@ def train(
     timings: dict[str, float] = {}
     started = time.perf_counter()
 
-    data = load_nlu_yaml(nlu_yaml)
+    data = load_nlu_files([nlu_yaml])
     if len(data.intents) < 2:
         raise ValueError(f"{nlu_yaml}: needs examples for at least two intents to train")
     logger.info(
@@ -79,9 +73,6 @@ def train(
         logger.info(
             "sentiment model kept from %s (pass retrain_sentiment to rebuild)", sentiment_dir
         )
-    # Files of older layouts would shadow the joint model; the joint export replaces them.
-    for stale in (ONNX_FILE, ONNX_INT8_FILE):
-        (models_dir / stale).unlink(missing_ok=True)
     joint_files = [models_dir / JOINT_ONNX_FILE, models_dir / JOINT_ONNX_INT8_FILE]
     if onnx and (sentiment_trained or not any(p.exists() for p in joint_files)):
         step = time.perf_counter()

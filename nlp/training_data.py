@@ -83,16 +83,8 @@ def _annotation_target(match: re.Match, surface: str) -> tuple[str, str]:
     return entity.strip(), (value.strip() or surface)
 
 
-def load_nlu_yaml(path: str | Path) -> TrainingData:
-    """Parse a Rasa 3.x NLU file into :class:`TrainingData`."""
-    doc = read_yaml(path)
-    data = TrainingData()
-    _read_into(doc, data)
-    return data
-
-
 def load_nlu_files(paths: list[str | Path]) -> TrainingData:
-    """Merge several NLU files (Rasa lets a project split ``data/`` across files)."""
+    """Parse and merge Rasa 3.x NLU files (a project may split ``data/`` across many)."""
     data = TrainingData()
     for path in paths:
         _read_into(read_yaml(path), data)
@@ -168,6 +160,5 @@ __all__ = [
     "Example",
     "TrainingData",
     "load_nlu_files",
-    "load_nlu_yaml",
     "parse_example",
 ]

@@ -6,6 +6,23 @@ from dataclasses import asdict, dataclass, field
 
 FALLBACK_INTENT = "nlu_fallback"
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
+# Names sentiment data sets and models give the three labels.
+SENTIMENT_NAME_ALIASES = {
+    "negative": "negative", "neg": "negative",
+    "neutral": "neutral", "neu": "neutral",
+    "positive": "positive", "pos": "positive",
+}  # fmt: skip
+# Numeric labels of data files (SST-style 0/1, and -1 for negative); never model outputs,
+# whose LABEL_0.. order is read by position instead.
+SENTIMENT_NUMBER_ALIASES = {"-1": "negative", "0": "negative", "1": "positive"}
+
+
+def sentiment_label(label: object, numeric: bool = True) -> str | None:
+    """negative/neutral/positive for a label as data files write it; None if unknown."""
+    text = str(label).strip().lower()
+    if numeric and text in SENTIMENT_NUMBER_ALIASES:
+        return SENTIMENT_NUMBER_ALIASES[text]
+    return SENTIMENT_NAME_ALIASES.get(text)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from analytics.store.records import utcnow
 from analytics.store.schema import Conversation, ConversationFacts, ConversationIntentFacts, Message
 from analytics.store.upsert import upsert
+from nlp.types import FALLBACK_INTENT
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,6 @@ logger = logging.getLogger(__name__)
 SMALL_TALK = frozenset(
     {"greet", "goodbye", "thank_you", "affirm", "deny", "bot_challenge", "nlu_fallback"}
 )
-FALLBACK_INTENT = "nlu_fallback"
 _CHUNK = 500
 
 C = Conversation.__table__

@@ -1,12 +1,12 @@
 import pytest
 
 from nlp.entities import SPACY_EXTRACTOR, EntityExtractor
-from nlp.training_data import load_nlu_yaml
+from nlp.training_data import load_nlu_files
 
 
 @pytest.fixture
 def extractor(nlu_yaml) -> EntityExtractor:
-    return EntityExtractor.from_training_data(load_nlu_yaml(nlu_yaml))
+    return EntityExtractor.from_training_data(load_nlu_files([nlu_yaml]))
 
 
 def values(entities, name):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from nlp.intent import IntentClassifier
-from nlp.training_data import load_nlu_yaml
+from nlp.training_data import load_nlu_files
 from nlp.types import FALLBACK_INTENT
 
 
@@ -15,7 +15,7 @@ def encoder():
 
 @pytest.fixture
 def fitted(nlu_yaml, encoder) -> IntentClassifier:
-    data = load_nlu_yaml(nlu_yaml)
+    data = load_nlu_files([nlu_yaml])
     return IntentClassifier(encoder=encoder, threshold=0.0).fit(
         [e.text for e in data.examples], [e.intent for e in data.examples]
     )
@@ -51,7 +51,7 @@ def test_fallback_ranks_first_with_the_threshold_as_confidence(fitted):
 
 
 def test_embeddings_only_variant_also_classifies(nlu_yaml, encoder):
-    data = load_nlu_yaml(nlu_yaml)
+    data = load_nlu_files([nlu_yaml])
     clf = IntentClassifier(encoder=encoder, use_tfidf=False, threshold=0.0)
     clf.fit([e.text for e in data.examples], [e.intent for e in data.examples])
     assert clf.predict(["good morning to you"])[0] == "greet"

@@ -14,14 +14,15 @@ import numpy as np
 import pytest
 
 from nlp.intent import IntentClassifier
-from nlp.training_data import load_nlu_yaml
+from nlp.training_data import load_nlu_files
 
 REPO = Path(__file__).resolve().parents[2]
 PROBES = ["hello you", "where is order A10451", "I need to return my shoes", "tell me a joke"]
 
 
 def run_fresh(code: str) -> object:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    env["PYTHONPATH"] = str(REPO)  # no HF_HUB_OFFLINE: local models load without it
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
@@ -29,7 +30,7 @@ def run_fresh(code: str) -> object:
 
 
 def test_saved_intent_classifier_predicts_the_same_in_a_fresh_process(nlu_yaml, tmp_path):
-    data = load_nlu_yaml(nlu_yaml)
+    data = load_nlu_files([nlu_yaml])
     clf = IntentClassifier(threshold=0.5).fit(
         [e.text for e in data.examples], [e.intent for e in data.examples]
     )

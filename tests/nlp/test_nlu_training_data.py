@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from nlp.training_data import EntitySpan, load_nlu_yaml, parse_example
+from nlp.training_data import EntitySpan, load_nlu_files, parse_example
 from nlp.yamlfile import BotFileError
 
 
@@ -33,7 +33,7 @@ def test_several_annotations_keep_offsets_in_the_plain_text():
 
 
 def test_fixture_file_gives_examples_synonyms_regexes_and_lookups(nlu_yaml):
-    data = load_nlu_yaml(nlu_yaml)
+    data = load_nlu_files([nlu_yaml])
     assert data.intents == ["greet", "order_status", "return_item"]
     assert len(data.examples) == 18
     assert data.synonyms == {"gadgets": "electronics", "tech": "electronics"}
@@ -50,7 +50,7 @@ def test_unsupported_top_level_key_names_file_line_and_key(write_yaml):
         """
     )
     with pytest.raises(BotFileError, match=rf"{path}:3: unsupported key 'stories'"):
-        load_nlu_yaml(path)
+        load_nlu_files([path])
 
 
 def test_unsupported_block_key_names_its_line(write_yaml):
@@ -67,7 +67,7 @@ def test_unsupported_block_key_names_its_line(write_yaml):
         """
     )
     with pytest.raises(BotFileError, match=rf"{path}:7: unsupported key 'exemples'"):
-        load_nlu_yaml(path)
+        load_nlu_files([path])
 
 
 def test_broken_json_annotation_names_the_example_line(write_yaml):
@@ -81,7 +81,7 @@ def test_broken_json_annotation_names_the_example_line(write_yaml):
         """
     )
     with pytest.raises(BotFileError, match=rf"{path}:5: invalid entity annotation"):
-        load_nlu_yaml(path)
+        load_nlu_files([path])
 
 
 def test_invalid_regex_names_its_line(write_yaml):
@@ -94,7 +94,7 @@ def test_invalid_regex_names_its_line(write_yaml):
         """
     )
     with pytest.raises(BotFileError, match=rf"{path}:4: invalid regular expression"):
-        load_nlu_yaml(path)
+        load_nlu_files([path])
 
 
 def test_block_without_a_kind_is_rejected(write_yaml):
@@ -106,11 +106,11 @@ def test_block_without_a_kind_is_rejected(write_yaml):
         """
     )
     with pytest.raises(BotFileError, match="exactly one of: intent, synonym, regex, lookup"):
-        load_nlu_yaml(path)
+        load_nlu_files([path])
 
 
 def test_project_nlu_file_parses():
     path = Path(__file__).resolve().parents[2] / "data" / "nlu.yml"
     if not path.exists():
         pytest.skip("data/nlu.yml not written yet")
-    assert len(load_nlu_yaml(path).intents) >= 10
+    assert len(load_nlu_files([path]).intents) >= 10
