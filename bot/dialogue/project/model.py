@@ -34,9 +34,13 @@ DEFAULT_ACTIONS = (
     ACTION_DEFAULT_ASK_REPHRASE, ACTION_TWO_STAGE_FALLBACK, ACTION_UNLIKELY_INTENT,
     ACTION_BACK, ACTION_EXTRACT_SLOTS,
 )
-# Carebot's extension: hand the conversation to a person (documented in docs/rasa.md).
-ACTION_HANDOFF = "action_handoff"
-CAREBOT_ACTIONS = (ACTION_HANDOFF,)
+# Carebot's extensions, documented in docs/rasa-project.md; a rule or story names them like
+# any action.
+ACTION_HANDOFF = "action_handoff"  # hand the conversation to a person now
+ACTION_OFFER_HANDOFF = "action_offer_handoff"  # ask whether the customer wants a person
+# utter_default, and from the Nth misunderstanding in a row the offer of a person instead
+ACTION_FALLBACK_OFFER_HANDOFF = "action_fallback_offer_handoff"
+CAREBOT_ACTIONS = (ACTION_HANDOFF, ACTION_OFFER_HANDOFF, ACTION_FALLBACK_OFFER_HANDOFF)
 
 # Rasa's default intents (added to every domain).
 DEFAULT_INTENTS = ("restart", "back", "out_of_scope", "session_start", "nlu_fallback")
@@ -147,18 +151,74 @@ class Domain:
     actions: list[str]  # the project's custom actions (validate_<form> included), in order
     session_config: SessionConfig = field(default_factory=SessionConfig)
     raw: dict = field(default_factory=dict)  # merged domain as Rasa sends it to action servers
+    # -- added by the project loader (bot.dialogue.project.loader) --
+    e2e_actions: list[str] = field(default_factory=list)  # end-to-end bot texts (e2e_actions:)
+    send_domain: set[str] = field(default_factory=set)  # actions listed with send_domain: true
+    # where each item was written, for messages: "intent:greet", "slot:email", "response:...",
+    # "form:...", "action:...", "entity:..." -> SourceRef (defaults Rasa adds have none)
+    sources: dict[str, SourceRef] = field(default_factory=dict)
 
     @property
     def action_names(self) -> list[str]:
-        """Every action the policies may predict: defaults, responses, forms, custom."""
+        """Every action the policies may predict: defaults, responses, forms, custom, and
+        ``utter_<intent>`` for each retrieval intent (answered by the ResponseSelector)."""
         names = list(DEFAULT_ACTIONS) + list(CAREBOT_ACTIONS)
-        for name in [*self.responses, *self.forms, *self.actions]:
+        retrieval = [f"utter_{intent}" for intent in self.retrieval_intents]
+        for name in [*self.responses, *self.forms, *self.actions, *retrieval]:
             if name not in names:
                 names.append(name)
         return names
 
     def is_known_action(self, name: str) -> bool:
         return name in self.action_names
+
+    @property
+    def retrieval_intents(self) -> list[str]:
+        """Intents such as ``faq`` whose answers are ``utter_faq/<sub-intent>`` responses."""
+        return [name for name, intent in self.intents.items() if intent.is_retrieval_intent]
+
+    def retrieval_responses(self, intent: str) -> dict[str, list[ResponseVariation]]:
+        """``utter_faq/ask_price`` -> variations, for retrieval intent ``faq``."""
+        prefix = f"utter_{intent}/"
+        return {name: v for name, v in self.responses.items() if name.startswith(prefix)}
+
+    @property
+    def overridden_default_actions(self) -> list[str]:
+        """Default (or Carebot) actions the project lists under ``actions:``: as in Rasa, the
+        project's own implementation (its action server / actions package) replaces the
+        built-in one (e.g. financial-demo's ``action_session_start``)."""
+        builtin = set(DEFAULT_ACTIONS) | set(CAREBOT_ACTIONS)
+        return [name for name in self.actions if name in builtin]
+
+    def used_entities(self, intent: str) -> set[str]:
+        """Entity labels that count for the dialogue state after ``intent``, as Rasa computes
+        ``used_entities``: ``use_entities``/``ignore_entities`` of the intent, entities with
+        ``influence_conversation: false`` left out by default, and ``entity#role`` /
+        ``entity#group`` labels for roles and groups of the included entities."""
+        spec = self.intents.get(intent) or Intent(intent)
+        default_ignored = {n for n, e in self.entities.items() if not e.influence_conversation}
+        included = set(self.entities) if spec.use_entities is None else set(spec.use_entities)
+        ignored = set(spec.ignore_entities) or default_ignored
+        labels: set[str] = set()
+        for name in included - ignored:
+            labels.add(name)
+            entity = self.entities.get(name)
+            if entity:
+                labels.update(f"{name}#{sub}" for sub in (*entity.roles, *entity.groups))
+        return labels
+
+    def story_slot_value(self, name: str, value: Any) -> Any:
+        """The value a ``slot_was_set`` step stands for in training, as Rasa reads it: a slot
+        named without a value is ``"filled"`` (text), ``True`` (bool), else None."""
+        if value is not MISSING:
+            return value
+        slot = self.slots.get(name)
+        return {"text": "filled", "bool": True}.get(slot.type) if slot else None
+
+    def source(self, kind: str, name: str) -> SourceRef | None:
+        """Where ``kind`` ("intent", "slot", "response", "form", "action", "entity") ``name``
+        was written, when the project wrote it (defaults Rasa adds have no source)."""
+        return self.sources.get(f"{kind}:{name}")
 
 
 # -- stories, rules and test stories -----------------------------------------------------
@@ -240,6 +300,18 @@ class RasaConfig:
     assistant_id: str | None = None
     pipeline: list[Component] = field(default_factory=list)  # empty: Rasa's suggested default
     policies: list[Component] = field(default_factory=list)  # empty: Rasa's suggested default
+    # -- added by the project loader --
+    path: Path | None = None  # the config.yml read (None: the project has none)
+
+    def policy(self, name: str) -> Component | None:
+        """The first policy called ``name`` (e.g. "RulePolicy"), if config.yml lists it."""
+        return next((p for p in self.policies if p.name == name), None)
+
+    def max_history(self, default: int = 5) -> int:
+        """The longest ``max_history`` any policy sets (Rasa's conflict check uses it)."""
+        values = [p.options["max_history"] for p in self.policies
+                  if isinstance(p.options.get("max_history"), int)]
+        return max(values) if values else default
 
 
 @dataclass
@@ -247,6 +319,10 @@ class Endpoints:
     action_endpoint_url: str | None = None
     action_endpoint_token: str | None = None
     other: dict = field(default_factory=dict)  # tracker_store, lock_store...: reported, not used
+    # -- added by the project loader --
+    # action_endpoint's other keys Rasa's EndpointConfig takes: token_name, headers, params,
+    # basic_auth, cafile, timeout
+    action_endpoint_options: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -260,7 +336,19 @@ class RasaProject:
     endpoints: Endpoints = field(default_factory=Endpoints)
     credentials: dict = field(default_factory=dict)  # channel name -> its settings
     actions_package: Path | None = None  # <root>/actions when it exists
+    # -- added by the project loader --
+    # one line each ("path:line: what; what to do"): things Carebot reads but does not use
+    # (credentials.yml channels, endpoints.yml stores), duplicates across domain files...
+    warnings: list[str] = field(default_factory=list)
+    domain_files: list[Path] = field(default_factory=list)  # in the order they were merged
+    story_files: list[Path] = field(default_factory=list)  # data/** files with stories/rules
+    test_files: list[Path] = field(default_factory=list)  # tests/** files with test stories
 
     @property
     def rules(self) -> list[Story]:
         return [s for s in self.stories if s.kind == "rule"]
+
+    @property
+    def training_stories(self) -> list[Story]:
+        """The stories (not rules) from data/**."""
+        return [s for s in self.stories if s.kind == "story"]
