@@ -1,6 +1,7 @@
-"""The shop's custom actions (rasa-sdk), their data access and the product recommender.
+"""The demo shop's custom actions (rasa-sdk), as a Rasa project's own `actions` package.
 
-`actions.actions` holds the Action classes, `actions.shop` the ShopRepository and the
-use_shop / current_shop context the server sets around each action run, and
-`actions.recommender` the Recommender with train_recommender / load_recommender.
+`actions.actions` holds the Action classes, `actions.replies` their wording and
+`actions.settings` where they find the shop (the environment, or `configure` in tests).
+The data access and the recommender are Carebot's: analytics/store/shop.py and
+analytics/insights/recommender.py.
 """

@@ -17,7 +17,6 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.recommender import Recommendation, resolve_category
 from actions.replies import (
     ASK_EMAIL,
     ASK_ORDER_NUMBER,
@@ -32,7 +31,9 @@ from actions.replies import (
     refund,
     status_text,
 )
-from actions.shop import RETURN_WINDOW, Requester, Shop, current_shop, normalize_order_number
+from actions.settings import Shop, current_shop
+from analytics.insights.recommender import Recommendation, resolve_category
+from analytics.store.shop import RETURN_WINDOW, Requester, normalize_order_number
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ class ShopAction(Action, metaclass=ABCMeta):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         try:
-            # Building the fallback shop may read a model file: keep it off the event loop.
+            # Opening the shop on first use reads the recommender's file: off the event loop.
             shop = await asyncio.to_thread(current_shop)
             return await self.answer(dispatcher, tracker, shop)
         except SQLAlchemyError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from actions.shop import OrderDetails, Requester
+from analytics.store.shop import OrderDetails, Requester
 
 START_RETURN = {"title": "Start a return", "payload": "/return_item"}
 CANCEL_ORDER = {"title": "Cancel the order", "payload": "/cancel_order"}

@@ -24,8 +24,8 @@ from sqlalchemy import create_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from actions.recommender import Recommender  # noqa: E402
-from actions.shop import ProductInfo, Purchase, ShopRepository  # noqa: E402
+from analytics.insights.recommender import Recommender  # noqa: E402
+from analytics.store.shop import ProductInfo, Purchase, ShopRepository  # noqa: E402
 
 VARIANTS = {
     "recommender (default)": {},

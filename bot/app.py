@@ -10,9 +10,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from actions.shop import ShopRepository, use_shop
 from analytics.store.db import make_engine, migrate
 from analytics.store.reads import ConversationStore
+from analytics.store.shop import ShopRepository
 from analytics.store.writer import ConversationLog
 from bot.channels.rest import add_rest_channel
 from bot.channels.sockets import CustomerSockets
@@ -53,11 +53,7 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     nlu = NLUService(model, known_intents=set(bot.intents))
     await nlu.start()
     shop = ShopRepository(db)
-    from actions.recommender import load_recommender
-
-    recommender = await asyncio.to_thread(load_recommender, config.models_dir)
-    dialogue = DialogueEngine(bot, config.escalation,
-                              action_context=lambda: use_shop(shop, recommender))
+    dialogue = DialogueEngine(bot, config.escalation)
 
     def lookup_customer(external_id: str) -> dict | None:
         info = shop.customer_by_external_id(external_id)

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, select
 from analytics.insights.model_store import ModelNotFitted, load_model, save_model
 from analytics.reports.scope import ReportFilters
 from analytics.reports.types import Column, Report
-from analytics.store.records import utcnow
+from analytics.store.records import naive_utc_now
 from analytics.store.schema import Message
 
 logger = logging.getLogger(__name__)
@@ -151,7 +151,7 @@ def fit_journey(engine: Engine, models_dir: Path | None, *,
         result = conn.execution_options(stream_results=True, yield_per=5000).execute(query)
         journey = journey_of(tuple(row) for row in result)
     save_model(models_dir, "journey", journey.to_dict(), n_rows=journey.conversations,
-               fitted_at=fitted_at or utcnow(), metrics={"stages": len(STAGES)})
+               fitted_at=fitted_at or naive_utc_now(), metrics={"stages": len(STAGES)})
     return journey
 
 

@@ -29,7 +29,7 @@ from threadpoolctl import threadpool_limits
 from analytics.insights.model_store import ModelNotFitted, load_model, save_model
 from analytics.reports.scope import CU, C, F, ReportFilters, outcome_expr
 from analytics.reports.types import Column, Report
-from analytics.store.records import utcnow
+from analytics.store.records import naive_utc_now
 from analytics.store.schema import CsatPrediction, Escalation, Order
 
 logger = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class SatisfactionFit:
 
 def load_features(conn: Connection, now: datetime | None = None) -> pd.DataFrame:
     """One row per conversation with a customer message: the features and the rating."""
-    now = now or utcnow()
+    now = now or naive_utc_now()
     resolved_by_agent = (
         select(E.c.conversation_id,
                func.min(E.c.created_at).label("handoff_at"),
@@ -214,7 +214,7 @@ def fit_satisfaction(engine: Engine, models_dir: Path | None, *,
         chosen = max(scores, key=lambda k: scores[k][0])
         model = _models()[chosen].fit(X, y)
     drivers = linear_drivers(X, y)
-    fitted_at = utcnow()
+    fitted_at = naive_utc_now()
     unrated = data[data["csat_rating"].isna()]
     predicted = np.clip(model.predict(unrated[features]), 1, 5) if len(unrated) else []
     _store_predictions(engine, list(unrated["conversation_id"]), predicted, chosen, fitted_at)

@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits
 from analytics.insights.model_store import ModelNotFitted, load_model, save_model
 from analytics.reports.scope import SEG, C, F, ReportFilters
 from analytics.reports.types import Column, Report
-from analytics.store.records import utcnow
+from analytics.store.records import naive_utc_now
 from analytics.store.schema import Order
 
 logger = logging.getLogger(__name__)
@@ -153,7 +153,7 @@ def fit_segments(engine: Engine, models_dir: Path | None, *,
     score, pipeline = best
     labels = pipeline["kmeans"].labels_
     profiles = _profiles(data, labels, pipeline["kmeans"].cluster_centers_)
-    fitted_at = utcnow()
+    fitted_at = naive_utc_now()
     _store_assignments(engine, data["customer_id"].tolist(),
                        [profiles[label].name for label in labels], fitted_at)
     save_model(models_dir, "segments",

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from analytics.reports.scope import ReportError, ReportFilters
-from analytics.store.records import utcnow
+from analytics.store.records import naive_utc_now
 
 # How a column's values are meant to be read: they are stored plain (rates as fractions,
 # durations in seconds) and formatted by whoever displays them.
@@ -37,7 +37,7 @@ class ReportOptions:
 
     @property
     def at(self) -> datetime:
-        return self.now or utcnow()
+        return self.now or naive_utc_now()
 
 
 @dataclass(frozen=True)

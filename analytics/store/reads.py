@@ -1,5 +1,5 @@
 """Synchronous reads and small writes the bot makes from worker threads: conversation state,
-transcripts, the escalation queue and console users."""
+transcripts, new escalations and console users (the agents' queue is escalations.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,13 @@ import bcrypt
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from analytics.store.records import ConversationRecord, MessageRecord, to_row, utcnow
+from analytics.store.records import (
+    ConversationRecord,
+    MessageRecord,
+    naive_utc_now,
+    record_time,
+    to_row,
+)
 from analytics.store.schema import ROLES, Conversation, Customer, Escalation, Message, User
 from analytics.store.upsert import insert_ignoring_existing
 
@@ -31,19 +37,6 @@ class UserInfo:
     username: str
     role: str
     created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class EscalationInfo:
-    """One entry of the human-agent queue."""
-
-    id: int
-    conversation_id: str
-    reason: str
-    priority: int
-    status: str
-    created_at: datetime
-    claimed_by: int | None
 
 
 class ConversationStore:
@@ -89,7 +82,7 @@ class ConversationStore:
 
     def create_escalation(self, conversation_id: str, reason: str, priority: int = 0) -> int:
         """Put the conversation in the human-agent queue; returns the escalation id."""
-        now = utcnow()
+        now = record_time()
         with self._engine.begin() as conn:
             # The conversation's own row may still be queued in the conversation log.
             conn.execute(
@@ -108,24 +101,6 @@ class ConversationStore:
                 .returning(Escalation.id)
             ).scalar_one()
 
-    def open_escalations(self) -> list[EscalationInfo]:
-        """Unresolved escalations (open or claimed), most urgent first, then oldest first."""
-        with self._engine.connect() as conn:
-            rows = conn.execute(
-                select(
-                    Escalation.id,
-                    Escalation.conversation_id,
-                    Escalation.reason,
-                    Escalation.priority,
-                    Escalation.status,
-                    Escalation.created_at,
-                    Escalation.claimed_by,
-                )
-                .where(Escalation.status.in_(("open", "claimed")))
-                .order_by(Escalation.priority.desc(), Escalation.created_at, Escalation.id)
-            ).all()
-        return [EscalationInfo(**row._asdict()) for row in rows]
-
     # -- users ---------------------------------------------------------------------------
 
     def add_user(self, username: str, password: str, role: str) -> UserInfo:
@@ -137,7 +112,7 @@ class ConversationStore:
             raise ValueError(f"Unknown role {role!r}; choose one of: {', '.join(ROLES)}.")
         secret = _password_bytes(password)
         password_hash = bcrypt.hashpw(secret, bcrypt.gensalt(self._bcrypt_rounds)).decode()
-        created_at = utcnow()
+        created_at = naive_utc_now()
         try:
             with self._engine.begin() as conn:
                 user_id = conn.execute(
@@ -155,6 +130,13 @@ class ConversationStore:
                 f"A user named {username!r} already exists; choose another username."
             ) from None
         return UserInfo(id=user_id, username=username, role=role, created_at=created_at)
+
+    def user_named(self, username: str) -> UserInfo | None:
+        """The console user called ``username``, if there is one."""
+        with self._engine.connect() as conn:
+            row = conn.execute(select(User.id, User.username, User.role, User.created_at)
+                               .where(User.username == username.strip())).one_or_none()
+        return None if row is None else UserInfo(**row._asdict())
 
     def account(self, user_id: int) -> tuple[str, str] | None:
         """(username, role) of a user who still exists, else None."""

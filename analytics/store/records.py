@@ -22,8 +22,13 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def utcnow() -> datetime:
-    """Naive UTC now, strictly increasing within the process.
+def naive_utc_now() -> datetime:
+    """Naive UTC now, the way the schema stores times."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def record_time() -> datetime:
+    """The creation time of a new record: naive UTC now, strictly increasing in the process.
 
     Messages are read back ordered by ``created_at``; two created in the same microsecond
     would otherwise come back in an arbitrary order.
@@ -52,7 +57,7 @@ class ConversationRecord:
     channel: str = "rest"
     customer_id: int | None = None  # customers.id (not the external "C1001" id)
     status: str = "bot"  # CONVERSATION_STATUSES
-    started_at: datetime = field(default_factory=utcnow)
+    started_at: datetime = field(default_factory=record_time)
     last_active_at: datetime | None = None  # defaults to started_at
     ended_at: datetime | None = None
     turns: int = 0
@@ -82,7 +87,7 @@ class MessageRecord:
     sentiment_label: str | None = None
     sentiment_score: float | None = None
     data: dict[str, Any] = field(default_factory=dict)
-    created_at: datetime = field(default_factory=utcnow)
+    created_at: datetime = field(default_factory=record_time)
 
 
 @dataclass(kw_only=True, slots=True)
@@ -94,7 +99,7 @@ class EventRecord:
     type: str
     actor: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
-    created_at: datetime = field(default_factory=utcnow)
+    created_at: datetime = field(default_factory=record_time)
 
 
 Record = ConversationRecord | MessageRecord | EventRecord

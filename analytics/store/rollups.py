@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select
 from tqdm import tqdm
 
-from analytics.store.records import utcnow
+from analytics.store.records import naive_utc_now
 from analytics.store.schema import Conversation, ConversationFacts, ConversationIntentFacts, Message
 from analytics.store.upsert import upsert
 from nlp.types import FALLBACK_INTENT
@@ -190,7 +190,7 @@ def _refresh_chunk(conn: Connection, ids: list[str]) -> None:
 def _store(conn: Connection, summaries: list[ConversationSummary]) -> None:
     if not summaries:
         return
-    now = utcnow()
+    now = naive_utc_now()
     dialect = conn.dialect.name
     # Upserts only (no delete-then-insert): two processes refreshing the same conversation
     # at once then cannot collide on a primary key.

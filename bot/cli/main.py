@@ -65,7 +65,7 @@ def train(config: Config, retrain_sentiment: bool, no_progress: bool) -> None:
     Models are written to CAREBOT_MODELS_DIR (default ./models). The recommender learns
     from the orders in the database; an empty database is seeded with the demo shop first.
     """
-    from actions.recommender import train_recommender
+    from analytics.insights.recommender import train_recommender
     from analytics.store.db import make_engine, migrate
     from nlp.train import train as train_nlu
 

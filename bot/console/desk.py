@@ -8,9 +8,10 @@ import logging
 import time
 from datetime import datetime
 
-from actions.shop import ShopRepository
-from analytics.store.records import EventRecord, MessageRecord, utcnow
-from bot.console.queue import EscalationQueue, EscalationState
+from analytics.store.escalations import EscalationState
+from analytics.store.records import EventRecord, MessageRecord, record_time
+from analytics.store.shop import ShopRepository
+from bot.console.queue import EscalationQueue
 from bot.dialogue.conversations import ConversationNotFound, ConversationService
 from bot.dialogue.hub import AGENTS_TOPIC, CUSTOMER_TOPIC
 from bot.dialogue.state import ConversationState
@@ -69,7 +70,7 @@ class AgentDesk:
         await asyncio.to_thread(self.service.log.flush, 5.0)
         records = await asyncio.to_thread(self.service.store.messages, conversation_id)
         escalation = await asyncio.to_thread(self.queue.current, conversation_id)
-        assigned = await asyncio.to_thread(self.queue.username, state.assigned_agent_id)
+        assigned = await asyncio.to_thread(self._username, state.assigned_agent_id)
         return {
             "conversation_id": conversation_id,
             "status": state.status,
@@ -114,7 +115,7 @@ class AgentDesk:
                     return {"conversation_id": conversation_id, "status": "agent"}
                 raise HandoffError(f"{escalation.claimed_by_name or 'another agent'} already "
                                    "claimed this conversation")
-            now = utcnow()
+            now = record_time()
             if not await asyncio.to_thread(self.queue.claim, escalation.id, agent.id, now):
                 raise HandoffError("another agent claimed this conversation a moment ago")
             state = await self._state(conversation_id)
@@ -139,7 +140,7 @@ class AgentDesk:
             raise HandoffError(f"a reply can be at most {self.max_message_chars} characters", 413)
         async with self.service.lock(conversation_id):
             state = await self._held_by(conversation_id, agent)
-            now = utcnow()
+            now = record_time()
             record = MessageRecord(conversation_id=conversation_id, sender="agent",
                                    text=text.strip(), created_at=now,
                                    data={"agent": agent.username})
@@ -176,7 +177,7 @@ class AgentDesk:
         async with self.service.lock(conversation_id):
             state = await self._held_by(conversation_id, agent)
             escalation = await asyncio.to_thread(self.queue.current, conversation_id)
-            now = utcnow()
+            now = record_time()
             if escalation:
                 await asyncio.to_thread(self.queue.close, escalation.id, outcome, now)
             handled = _seconds(escalation.claimed_at, now) if escalation else None
@@ -184,8 +185,7 @@ class AgentDesk:
                 state.status = "bot"
                 state.assigned_agent_id = None
                 # The bot starts afresh: old anger or misunderstandings must not re-escalate.
-                state.negative_streak = state.consecutive_fallbacks = 0
-                state.pending_question = None
+                state.negative_streak = 0
                 state.add_event({"event": "resume"})
                 notice = {"type": "notice", "event": "agent_left", "agent": agent.username,
                           "text": f"{agent.username} left the conversation. Carebot, our "
@@ -269,9 +269,13 @@ class AgentDesk:
             raise HandoffError("claim the conversation first" if state.status == "escalated"
                                else f"this conversation is not held by an agent ({state.status})")
         if state.assigned_agent_id != agent.id:
-            holder = await asyncio.to_thread(self.queue.username, state.assigned_agent_id)
+            holder = await asyncio.to_thread(self._username, state.assigned_agent_id)
             raise HandoffError(f"{holder or 'another agent'} holds this conversation")
         return state
+
+    def _username(self, user_id: int | None) -> str | None:
+        account = self.service.store.account(user_id) if user_id is not None else None
+        return account[0] if account else None
 
     def _event(self, conversation_id: str, kind: str, agent: AuthUser, at: datetime,
                **data) -> None:

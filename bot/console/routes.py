@@ -24,7 +24,7 @@ from pathlib import Path
 
 from aiohttp import WSMsgType, web
 
-from actions.shop import ShopRepository
+from analytics.store.shop import ShopRepository
 from bot.channels.sockets import CustomerSockets
 from bot.config import Config
 from bot.console.desk import AgentDesk, HandoffError

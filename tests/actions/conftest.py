@@ -13,9 +13,10 @@ from rasa_sdk.executor import ActionExecutor
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
 
-from actions.recommender import Recommender
-from actions.shop import ShopRepository, use_shop
+from actions.settings import Shop, configure
+from analytics.insights.recommender import Recommender
 from analytics.store.schema import Base, Customer, Order, OrderItem, Product
+from analytics.store.shop import ShopRepository
 
 NOW = datetime(2026, 5, 15, 12, 0)
 
@@ -249,11 +250,18 @@ RunAction = Callable[..., Any]
 
 
 @pytest.fixture
-def run_action(executor: ActionExecutor, repository: ShopRepository) -> RunAction:
+def use_shop() -> Iterator[Callable[[Shop], None]]:
+    """Configure the actions with a shop for this test; they go back to the environment after."""
+    yield configure
+    configure(None)
+
+
+@pytest.fixture
+def run_action(executor: ActionExecutor, repository: ShopRepository, use_shop) -> RunAction:
     """Run an action through rasa-sdk's executor against the temp shop; returns the result."""
 
     async def run(action: str, *, recommender: Recommender | None = None, **slots: Any):
-        with use_shop(repository, recommender):
-            return await executor.run(action_call(action, **slots))
+        use_shop(Shop(repository, recommender))
+        return await executor.run(action_call(action, **slots))
 
     return run

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from actions.recommender import train_recommender
+from analytics.insights.recommender import train_recommender
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -6,8 +6,9 @@ from rasa_sdk.events import SlotSet
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from actions.shop import ShopRepository, use_shop
+from actions.settings import Shop
 from analytics.store.schema import Order
+from analytics.store.shop import ShopRepository
 
 
 def _texts(result) -> list[str]:
@@ -161,12 +162,11 @@ async def test_an_anonymous_visitor_is_asked_to_sign_in_for_their_profile(run_ac
 
 
 async def test_a_database_without_the_shop_tables_gets_an_apology(
-    executor, make_call, tmp_path: Path
+    executor, make_call, use_shop, tmp_path: Path
 ):
-    empty = ShopRepository(create_engine(f"sqlite:///{tmp_path / 'empty.db'}"))
-    with use_shop(empty):
-        result = await executor.run(
-            make_call("action_order_status", order_id="A10003", email="ana@example.com")
-        )
+    use_shop(Shop(ShopRepository(create_engine(f"sqlite:///{tmp_path / 'empty.db'}"))))
+    result = await executor.run(
+        make_call("action_order_status", order_id="A10003", email="ana@example.com")
+    )
 
     assert "can't reach our order system" in _texts(result)[0]

@@ -10,7 +10,7 @@ from rasa_sdk.events import SlotSet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from actions.recommender import Recommender, load_recommender, train_recommender
+from analytics.insights.recommender import Recommender, load_recommender, train_recommender
 from analytics.store.schema import Customer, Order, OrderItem, Product
 
 ANA_BOUGHT = {"E100", "E101", "E103", "S200", "K300", "B400", "S202"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from actions.recommender import Recommender
-from actions.shop import Requester
+from analytics.insights.recommender import Recommender
+from analytics.store.shop import Requester
 
 ANA = Requester(customer_id="C1001")
 

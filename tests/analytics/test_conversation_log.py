@@ -13,14 +13,14 @@ from sqlalchemy import create_engine, func, make_url, select, text
 
 from analytics.store.db import make_engine, migrate
 from analytics.store.reads import ConversationStore
-from analytics.store.records import ConversationRecord, EventRecord, MessageRecord, utcnow
+from analytics.store.records import ConversationRecord, EventRecord, MessageRecord, naive_utc_now
 from analytics.store.schema import Conversation, Event, Message
 from analytics.store.writer import ConversationLog
 
 
 def conversation_turns(conversation_id: str, turns: int) -> list:
     """A conversation's state and its messages and events, as the bot would write them."""
-    started = utcnow()
+    started = naive_utc_now()
     records: list = [ConversationRecord(id=conversation_id, started_at=started)]
     for turn in range(turns):
         records.append(
@@ -34,7 +34,7 @@ def conversation_turns(conversation_id: str, turns: int) -> list:
             ConversationRecord(
                 id=conversation_id,
                 started_at=started,
-                last_active_at=utcnow(),
+                last_active_at=naive_utc_now(),
                 turns=turn + 1,
                 tracker_state={"slots": {"turn": turn + 1}},
             )

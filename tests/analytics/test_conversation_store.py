@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from analytics.store.escalations import unresolved_escalations
 from analytics.store.reads import ConversationStore
 from analytics.store.records import ConversationRecord, MessageRecord
 from analytics.store.writer import ConversationLog
@@ -43,17 +44,10 @@ def test_messages_load_oldest_first_with_every_field(engine, store):
     assert store.messages("web-2") == [first, second]
 
 
-def test_an_escalation_can_be_created_before_the_conversation_is_logged(store):
+def test_an_escalation_can_be_created_before_the_conversation_is_logged(engine, store):
     escalation_id = store.create_escalation("web-3", reason="human_agent", priority=2)
-    assert [e.id for e in store.open_escalations()] == [escalation_id]
+    assert [e.escalation_id for e in unresolved_escalations(engine)] == [escalation_id]
     assert store.load_conversation("web-3") is not None
-
-
-def test_open_escalations_come_most_urgent_first_then_oldest_first(store):
-    low = store.create_escalation("web-4", reason="fallback", priority=0)
-    high = store.create_escalation("web-5", reason="negative_sentiment", priority=5)
-    also_low = store.create_escalation("web-6", reason="fallback", priority=0)
-    assert [e.id for e in store.open_escalations()] == [high, low, also_low]
 
 
 def test_a_logged_conversation_state_replaces_the_escalation_placeholder(engine, store):

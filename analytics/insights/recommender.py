@@ -25,6 +25,8 @@ from sklearn.preprocessing import normalize
 from sqlalchemy import Engine
 from tqdm import tqdm
 
+from analytics.store.shop import ShopRepository
+
 logger = logging.getLogger(__name__)
 
 RECOMMENDER_FILE = "recommender.joblib"
@@ -192,12 +194,6 @@ class Recommender(BaseEstimator):
         """The catalogue's spelling of `category` ('Shoe' -> 'shoes'), or None if unknown."""
         return resolve_category(category, self.categories_)
 
-    def purchased(self, customer_external_id: str) -> set[str]:
-        row = self.customer_index_.get(customer_external_id)
-        if row is None:
-            return set()
-        return {self.skus_[i] for i in self.customer_items_[row].indices}
-
     def recommend(
         self, customer_external_id: str | None, category: str | None = None, k: int = 3
     ) -> list[Recommendation]:
@@ -241,8 +237,6 @@ class Recommender(BaseEstimator):
 
 def train_recommender(engine: Engine, models_dir: Path, progress: bool = True) -> Path:
     """Fit a Recommender on the shop's orders and save it as models_dir/recommender.joblib."""
-    from actions.shop import ShopRepository
-
     repository = ShopRepository(engine)
     with tqdm(total=3, desc="recommender", unit="step", disable=not progress) as bar:
         bar.set_postfix_str("reading orders")
@@ -278,6 +272,6 @@ def load_recommender(models_dir: Path) -> Recommender | None:
     if not isinstance(saved, dict) or saved.get("format") != _FORMAT:
         raise RuntimeError(
             f"{path} was written by an incompatible Carebot version; retrain it "
-            "(actions.recommender.train_recommender) and restart"
+            "(`carebot train`) and restart"
         )
     return saved["model"]

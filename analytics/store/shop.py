@@ -1,26 +1,23 @@
-"""The shop's orders, customers and products as the custom actions see them."""
+"""The shop's orders, customers and products: the read model the custom actions, the agent
+console and the simulator use, over the shop tables of analytics/store/schema.py.
+
+Synchronous (SQLAlchemy sessions); call it from a worker thread.
+"""
 
 from __future__ import annotations
 
 import logging
-import os
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from sqlalchemy import Engine, distinct, func, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 
+from analytics.store.records import naive_utc_now
 from analytics.store.schema import Customer, Order, OrderItem, Product
-
-if TYPE_CHECKING:
-    from actions.recommender import Recommender
 
 logger = logging.getLogger(__name__)
 
@@ -29,11 +26,6 @@ CANCELLABLE_STATUSES = ("pending", "processing")
 # Orders that never turned into a sale do not count towards value or popularity.
 UNSOLD_STATUSES = ("cancelled",)
 NOT_REVENUE_STATUSES = ("cancelled", "returned")
-
-
-def utcnow() -> datetime:
-    """Naive UTC now, matching the naive UTC datetimes the schema stores."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def normalize_order_number(order_number: str) -> str:
@@ -123,9 +115,12 @@ class ReturnEligibility:
     order: OrderDetails | None
     deadline: datetime | None = None  # last day a return is accepted, when delivered
 
-    @property
-    def eligible(self) -> bool:
-        return self.result == "eligible"
+
+@dataclass(frozen=True)
+class CustomerOrders:
+    external_id: str
+    email: str
+    order_numbers: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -179,12 +174,12 @@ def _product_info(product: Product) -> ProductInfo:
 
 
 class ShopRepository:
-    """Synchronous data access for the custom actions; call it from a worker thread.
+    """The shop's data, read and (for cancellations) written synchronously.
 
     `clock` returns naive UTC "now"; tests inject a fixed one.
     """
 
-    def __init__(self, engine: Engine, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, engine: Engine, clock: Callable[[], datetime] = naive_utc_now) -> None:
         self.engine = engine
         self._clock = clock
         self._sessions = sessionmaker(engine, expire_on_commit=False)
@@ -306,6 +301,21 @@ class ShopRepository:
             recent_orders=tuple(self.orders_of(external_id, limit=recent)),
         )
 
+    def customers_with_orders(self) -> list[CustomerOrders]:
+        """Every customer who ordered something, with their order numbers, by external id."""
+        query = (
+            select(Customer.external_id, Customer.email, Order.order_number)
+            .join(Order, Order.customer_id == Customer.id)
+            .order_by(Customer.external_id, Order.order_number)
+        )
+        with self._sessions() as session:
+            rows = session.execute(query).all()
+        by_customer: dict[str, tuple[str, list[str]]] = {}
+        for external_id, email, number in rows:
+            by_customer.setdefault(external_id, (email, []))[1].append(number)
+        return [CustomerOrders(external_id, email, tuple(numbers))
+                for external_id, (email, numbers) in by_customer.items()]
+
     # -- products and purchases -------------------------------------------------------------
 
     def products(self) -> list[ProductInfo]:
@@ -376,47 +386,3 @@ class ShopRepository:
             query = query.where(Product.id.not_in(bought))
         with self._sessions() as session:
             return [_product_info(p) for p in session.scalars(query)]
-
-
-# -- which shop the actions talk to -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Shop:
-    repository: ShopRepository
-    recommender: Recommender | None = None
-
-
-_current_shop: ContextVar[Shop | None] = ContextVar("carebot_shop", default=None)
-# Built on first use when no server set a shop, e.g. under Rasa's own action server.
-_fallback_shop: Shop | None = None
-_fallback_lock = threading.Lock()
-
-
-@contextmanager
-def use_shop(repository: ShopRepository, recommender: Recommender | None = None) -> Iterator[Shop]:
-    """Make actions run inside this block (and threads it starts) use this shop."""
-    shop = Shop(repository, recommender)
-    token = _current_shop.set(shop)
-    try:
-        yield shop
-    finally:
-        _current_shop.reset(token)
-
-
-def current_shop() -> Shop:
-    """The shop set by use_shop, else one built from CAREBOT_DATABASE_URL / CAREBOT_MODELS_DIR."""
-    shop = _current_shop.get()
-    if shop is not None:
-        return shop
-    global _fallback_shop
-    with _fallback_lock:
-        if _fallback_shop is None:
-            from actions.recommender import load_recommender
-            from analytics.store.db import default_database_url, describe, make_engine
-
-            engine = make_engine(default_database_url())
-            models_dir = Path(os.environ.get("CAREBOT_MODELS_DIR") or "models")
-            logger.info("actions use database %s and models in %s", describe(engine), models_dir)
-            _fallback_shop = Shop(ShopRepository(engine), load_recommender(models_dir))
-        return _fallback_shop

@@ -1,0 +1,93 @@
+"""Where the shop's actions find their data: the one module of ``actions`` that reads the
+environment.
+
+The actions configure themselves, as any Rasa action package does: they run in Carebot's
+server and unchanged under rasa-sdk's own action server, where nobody can hand them
+anything. They read the variables (and defaults) Carebot's server reads, so actions run
+in-process use the server's database:
+
+    CAREBOT_DATABASE_URL   the shop's database; default: SQLite carebot.db in the project
+    CAREBOT_MODELS_DIR     where `carebot train` saved recommender.joblib; default: models/
+                           in the project
+    CAREBOT_PROJECT_DIR    the bot project; default: the working directory
+
+Tests call :func:`configure` with a shop of their own.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from analytics.insights.recommender import Recommender, load_recommender
+from analytics.store.db import describe, make_engine
+from analytics.store.shop import ShopRepository
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    models_dir: Path
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        project_dir = Path(env.get("CAREBOT_PROJECT_DIR") or Path.cwd()).resolve()
+        return cls(
+            database_url=env.get("CAREBOT_DATABASE_URL")
+            or f"sqlite:///{project_dir / 'carebot.db'}",
+            models_dir=Path(env.get("CAREBOT_MODELS_DIR") or project_dir / "models").resolve(),
+        )
+
+
+@dataclass(frozen=True)
+class Shop:
+    """What the actions answer from: the shop's data and, once trained, the recommender."""
+
+    repository: ShopRepository
+    recommender: Recommender | None = None
+
+    @classmethod
+    def open(cls, settings: Settings) -> Shop:
+        """Connect to the settings' database and load the recommender (reads a file)."""
+        engine = make_engine(settings.database_url)
+        logger.info("actions use database %s and models in %s", describe(engine),
+                    settings.models_dir)
+        return cls(ShopRepository(engine), load_recommender(settings.models_dir))
+
+
+_lock = threading.Lock()
+_configured: Shop | None = None
+_opened: tuple[Settings, Shop] | None = None
+
+
+def configure(shop: Shop | None) -> None:
+    """Make the actions use ``shop`` from now on; None goes back to the environment's."""
+    global _configured
+    with _lock:
+        _configured = shop
+
+
+def current_shop() -> Shop:
+    """The configured shop, else the environment's, opened on first use.
+
+    The environment is looked at on every call (it is cheap) so a process that runs the
+    bot under another environment, as the CLI's tests do, never gets the previous shop;
+    the database and the recommender are only opened again when the settings change.
+    """
+    global _opened
+    with _lock:
+        if _configured is not None:
+            return _configured
+        settings = Settings.from_env()
+        if _opened is None or _opened[0] != settings:
+            if _opened is not None:
+                _opened[1].repository.engine.dispose()
+            _opened = (settings, Shop.open(settings))
+        return _opened[1]
