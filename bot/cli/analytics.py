@@ -216,10 +216,12 @@ def simulate(config: Config, count: int, concurrency: int, days: int, seed: int 
     """
     import asyncio
 
+    from bot.app import create_app
     from bot.simulate.runner import SimulationError, run_simulation
 
     try:
-        result = asyncio.run(run_simulation(config, count, concurrency=concurrency, days=days,
+        result = asyncio.run(run_simulation(config, count, create_app=create_app,
+                                            concurrency=concurrency, days=days,
                                             seed=seed, progress=not no_progress))
     except SimulationError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -6,6 +6,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from analytics.store.shop import CustomerOrders
+
 MOODS = ("calm", "neutral", "frustrated", "angry")
 MOOD_WEIGHTS = (0.35, 0.35, 0.2, 0.1)
 
@@ -116,7 +118,7 @@ class Persona:
         return self.orders[0] if self.orders else None
 
 
-def make_persona(rng: random.Random, shop_customers: list[dict]) -> Persona:
+def make_persona(rng: random.Random, shop_customers: list[CustomerOrders]) -> Persona:
     """A random customer; 60% are signed-in shop customers, the rest anonymous visitors who
     still know one of their orders."""
     mood = rng.choices(MOODS, MOOD_WEIGHTS)[0]
@@ -125,11 +127,11 @@ def make_persona(rng: random.Random, shop_customers: list[dict]) -> Persona:
         mood = "frustrated"
     customer = rng.choice(shop_customers) if shop_customers else None
     signed_in = customer is not None and rng.random() < 0.6
-    orders = list(customer["orders"]) if customer else []
+    orders = list(customer.order_numbers) if customer else []
     rng.shuffle(orders)
     return Persona(
-        mood=mood, goal=goal, external_id=customer["external_id"] if signed_in else None,
-        email=customer["email"] if customer else None, orders=orders[:3],
+        mood=mood, goal=goal, external_id=customer.external_id if signed_in else None,
+        email=customer.email if customer else None, orders=orders[:3],
         patience={"calm": 3, "neutral": 2, "frustrated": 1, "angry": 1}[mood] + rng.randint(0, 1),
         chatty=rng.random() < (0.7 if mood in ("calm", "neutral") else 0.3),
         typo_rate=rng.choice((0.0, 0.0, 0.02, 0.05)),

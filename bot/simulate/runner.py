@@ -10,21 +10,23 @@ import random
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import aiohttp
 from aiohttp import web
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from tqdm import tqdm
 
 from analytics.store.backdate import backdate
-from analytics.store.schema import Customer, Order, User
+from analytics.store.reads import ConversationStore
+from analytics.store.shop import CustomerOrders, ShopRepository
 from bot.channels.identity import sign_customer_id
 from bot.config import Config
 from bot.simulate import customers as sim
-from bot.web.keys import SIGNER
+from bot.web.keys import DB, SERVICE, SIGNER, STORE
 from bot.web.sessions import AuthUser
 
 logger = logging.getLogger(__name__)
@@ -240,13 +242,12 @@ class SimulatedConversation:
             self.rating = value
 
 
-async def run_simulation(config: Config, count: int, *, concurrency: int = 4, days: int = 30,
-                         seed: int | None = None, progress: bool = True) -> SimulationResult:
-    """Run ``count`` simulated conversations against an in-process bot; spread them over
-    the past ``days`` days."""
-    from bot.app import create_app
-    from bot.web.keys import DB, SERVICE, STORE
-
+async def run_simulation(config: Config, count: int, *,
+                         create_app: Callable[[Config], web.Application], concurrency: int = 4,
+                         days: int = 30, seed: int | None = None,
+                         progress: bool = True) -> SimulationResult:
+    """Run ``count`` simulated conversations against an in-process bot made by
+    ``create_app``; spread them over the past ``days`` days."""
     rng = random.Random(seed)
     secret = config.widget_secret or secrets.token_hex(16)
     config = config.with_overrides(widget_secret=secret)
@@ -265,7 +266,8 @@ async def run_simulation(config: Config, count: int, *, concurrency: int = 4, da
         base_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
         engine: Engine = app[DB]
         customers = await asyncio.to_thread(_shop_customers, engine)
-        headers = {"Authorization": f"Bearer {await asyncio.to_thread(_agent_token, app, STORE)}"}
+        agent = await asyncio.to_thread(_simulated_agent, app[STORE])
+        headers = {"Authorization": f"Bearer {app[SIGNER].issue(agent)}"}
         limit = asyncio.Semaphore(concurrency)
         seeds = [rng.getrandbits(64) for _ in range(count)]
         timeout = aiohttp.ClientTimeout(total=None, sock_read=REPLY_TIMEOUT)
@@ -313,32 +315,17 @@ def _spread(engine: Engine, conversations: list[SimulatedConversation], days: in
                  agent_work=timedelta(seconds=rng.lognormvariate(5.9, 0.6)))  # median ~6 min
 
 
-def _shop_customers(engine: Engine) -> list[dict]:
-    with engine.connect() as conn:
-        rows = conn.execute(select(Customer.external_id, Customer.email, Order.order_number)
-                            .join(Order, Order.customer_id == Customer.id)).all()
-    customers: dict[str, dict] = {}
-    for external_id, email, order_number in rows:
-        customer = customers.setdefault(external_id, {"external_id": external_id,
-                                                      "email": email, "orders": []})
-        customer["orders"].append(order_number)
+def _shop_customers(engine: Engine) -> list[CustomerOrders]:
+    customers = ShopRepository(engine).customers_with_orders()
     if not customers:
         logger.warning("The shop has no customers; every simulated visitor is anonymous "
                        "(run `carebot demo-data` for a demo shop)")
-    return list(customers.values())
+    return customers
 
 
-def _agent_token(app: web.Application, store_key: web.AppKey) -> str:
-    """A session for the simulated agent (created once, with a password nobody knows)."""
-    store = app[store_key]
-    from bot.web.keys import DB
-
-    with app[DB].connect() as conn:
-        row = conn.execute(select(User.id, User.role)
-                           .where(User.username == AGENT_USERNAME)).one_or_none()
-    if row is None:
-        info = store.add_user(AGENT_USERNAME, secrets.token_urlsafe(24), "agent")
-        user_id, role = info.id, info.role
-    else:
-        user_id, role = row.id, row.role
-    return app[SIGNER].issue(AuthUser(user_id, AGENT_USERNAME, role))
+def _simulated_agent(store: ConversationStore) -> AuthUser:
+    """The simulated agent's account (created once, with a password nobody knows)."""
+    user = store.user_named(AGENT_USERNAME)
+    if user is None:
+        user = store.add_user(AGENT_USERNAME, secrets.token_urlsafe(24), "agent")
+    return AuthUser(user.id, user.username, user.role)
