@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from analytics.insights.model_store import ModelNotFitted, load_model, save_model
+from analytics.insights.model_store import ModelInfo, report_from_model, save_model
 from analytics.reports.scope import ReportFilters
 from analytics.reports.types import Column, Report
 from analytics.store.records import naive_utc_now
@@ -141,7 +141,7 @@ def _by_conversation(rows: Iterable[tuple[str, str | None, float | None]]
         yield current_id, messages
 
 
-def fit_journey(engine: Engine, models_dir: Path | None, *,
+def fit_journey(engine: Engine, models_dir: Path, *,
                 fitted_at: datetime | None = None) -> Journey:
     """Walk every customer message once (streamed) and save the journey summary."""
     query = (select(M.c.conversation_id, M.c.intent, M.c.sentiment_score)
@@ -160,13 +160,14 @@ def journey_report(conn: Connection, filters: ReportFilters, options: Any) -> Re
     columns = [Column("from_stage", "From"), Column("to_stage", "To"),
                Column("conversations", "Conversations", "int"),
                Column("sentiment_change", "Sentiment change", "float")]
-    try:
-        summary, info = load_model(options.models_dir, "journey")
-    except ModelNotFitted as exc:
-        return Report("journey", "Customer journey", columns, [], filters, notes=[str(exc)])
-    return Report("journey", "Customer journey", columns, summary["transitions"], filters,
-                  meta={"fitted_at": info.fitted_at, "n_rows": info.n_rows,
-                        "stages": summary["stages"], "stage_of_intent": STAGE_OF_INTENT},
-                  notes=["Fitted on all conversations, so filters do not apply. Sentiment "
-                         "change: the first message in the new stage minus the last one "
-                         "before it."])
+    empty = Report("journey", "Customer journey", columns, [], filters)
+
+    def build(summary: dict[str, Any], info: ModelInfo) -> Report:
+        return Report("journey", "Customer journey", columns, summary["transitions"], filters,
+                      meta={"fitted_at": info.fitted_at, "n_rows": info.n_rows,
+                            "stages": summary["stages"], "stage_of_intent": STAGE_OF_INTENT},
+                      notes=["Fitted on all conversations, so filters do not apply. Sentiment "
+                             "change: the first message in the new stage minus the last one "
+                             "before it."])
+
+    return report_from_model("journey", options, empty, build)

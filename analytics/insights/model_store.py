@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import joblib
+
+from analytics.reports.types import Report, ReportOptions
 
 logger = logging.getLogger(__name__)
 
@@ -43,19 +45,14 @@ class ModelInfo:
                    n_rows=int(data["n_rows"]), metrics=data.get("metrics") or {})
 
 
-def default_models_dir() -> Path:
-    """``$CAREBOT_MODELS_DIR``, else ``models`` in the working directory (as the CLI does)."""
-    return Path(os.environ.get("CAREBOT_MODELS_DIR") or Path.cwd() / "models")
-
-
-def _paths(models_dir: Path | None, name: str) -> tuple[Path, Path]:
+def _paths(models_dir: Path, name: str) -> tuple[Path, Path]:
     if name not in MODEL_NAMES:
         raise ValueError(f"Unknown analytics model {name!r}; known: {', '.join(MODEL_NAMES)}.")
-    folder = Path(models_dir or default_models_dir()) / SUBDIR
+    folder = Path(models_dir) / SUBDIR
     return folder / f"{name}.joblib", folder / f"{name}.json"
 
 
-def save_model(models_dir: Path | None, name: str, model: Any, *, n_rows: int,
+def save_model(models_dir: Path, name: str, model: Any, *, n_rows: int,
                fitted_at: datetime, metrics: dict[str, Any] | None = None) -> ModelInfo:
     """Save ``model`` (anything joblib can pickle) and its card, each replaced atomically."""
     model_path, card_path = _paths(models_dir, name)
@@ -72,9 +69,10 @@ def save_model(models_dir: Path | None, name: str, model: Any, *, n_rows: int,
 
 
 def load_model(models_dir: Path | None, name: str) -> tuple[Any, ModelInfo]:
-    """The fitted model and its card; ModelNotFitted when it was never fitted."""
-    model_path, card_path = _paths(models_dir, name)
-    if not model_path.exists() or not card_path.exists():
+    """The fitted model and its card; ModelNotFitted when it was never fitted (or there is
+    no models directory to look in)."""
+    model_path, card_path = _paths(models_dir or Path(), name)
+    if models_dir is None or not model_path.exists() or not card_path.exists():
         raise ModelNotFitted(
             f"The {name} model has not been fitted yet; run `carebot analytics retrain`."
         )
@@ -86,9 +84,23 @@ def model_infos(models_dir: Path | None) -> dict[str, ModelInfo | None]:
     """Each analytics model's card, or None for one never fitted."""
     out: dict[str, ModelInfo | None] = {}
     for name in MODEL_NAMES:
+        if models_dir is None:
+            out[name] = None
+            continue
         _, card_path = _paths(models_dir, name)
         try:
             out[name] = ModelInfo.from_dict(json.loads(card_path.read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError):
             out[name] = None
     return out
+
+
+def report_from_model(name: str, options: ReportOptions, empty: Report,
+                      build: Callable[[Any, ModelInfo], Report]) -> Report:
+    """``build(model, card)`` from the last fit of model ``name``; before the first fit,
+    ``empty`` with a note that says how to fit it."""
+    try:
+        model, info = load_model(options.models_dir, name)
+    except ModelNotFitted as exc:
+        return replace(empty, rows=[], notes=[*empty.notes, str(exc)])
+    return build(model, info)

@@ -43,7 +43,7 @@ class RetrainSummary:
         }
 
 
-def retrain(engine: Engine, models_dir: Path | None, *, progress: bool = True,
+def retrain(engine: Engine, models_dir: Path, *, progress: bool = True,
             now: datetime | None = None) -> RetrainSummary:
     """Refit the satisfaction, segmentation and journey models from the database.
 

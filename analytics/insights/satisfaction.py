@@ -26,7 +26,7 @@ from sklearn.preprocessing import StandardScaler
 from sqlalchemy import Connection, Engine, case, delete, func, insert, select
 from threadpoolctl import threadpool_limits
 
-from analytics.insights.model_store import ModelNotFitted, load_model, save_model
+from analytics.insights.model_store import ModelInfo, report_from_model, save_model
 from analytics.reports.scope import CU, C, F, ReportFilters, outcome_expr
 from analytics.reports.types import Column, Report
 from analytics.store.records import naive_utc_now
@@ -188,7 +188,7 @@ def _models() -> dict[str, Pipeline]:
     }
 
 
-def fit_satisfaction(engine: Engine, models_dir: Path | None, *,
+def fit_satisfaction(engine: Engine, models_dir: Path, *,
                      now: datetime | None = None) -> SatisfactionFit:
     """Fit both models on the rated conversations, save them, predict the unrated ones."""
     with engine.connect() as conn:
@@ -247,13 +247,14 @@ def drivers_report(conn: Connection, filters: ReportFilters, options: Any) -> Re
                Column("ci_low", "95% CI low", "float"), Column("ci_high", "95% CI high", "float"),
                Column("p_value", "p", "float"),
                Column("effect_per_sd", "Change per typical (1 SD) difference", "float")]
-    try:
-        artifact, info = load_model(options.models_dir, "satisfaction")
-    except ModelNotFitted as exc:
-        return Report("satisfaction-drivers", "What drives CSAT", columns, [], filters,
-                      notes=[str(exc)])
-    return Report("satisfaction-drivers", "What drives CSAT", columns, artifact["drivers"],
-                  filters, meta={"fitted_at": info.fitted_at, "n_rows": info.n_rows,
-                                 **info.metrics},
-                  notes=["Linear regression on rated conversations; the model fitted on all "
-                         "data, so filters do not apply. Cross-validated R² and MAE are in meta."])
+    empty = Report("satisfaction-drivers", "What drives CSAT", columns, [], filters)
+
+    def build(artifact: dict[str, Any], info: ModelInfo) -> Report:
+        return Report("satisfaction-drivers", "What drives CSAT", columns, artifact["drivers"],
+                      filters, meta={"fitted_at": info.fitted_at, "n_rows": info.n_rows,
+                                     **info.metrics},
+                      notes=["Linear regression on rated conversations; the model fitted on "
+                             "all data, so filters do not apply. Cross-validated R² and MAE "
+                             "are in meta."])
+
+    return report_from_model("satisfaction", options, empty, build)

@@ -18,7 +18,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sqlalchemy import Connection, Engine, case, delete, func, insert, select
 from threadpoolctl import threadpool_limits
 
-from analytics.insights.model_store import ModelNotFitted, load_model, save_model
+from analytics.insights.model_store import ModelInfo, report_from_model, save_model
 from analytics.reports.scope import SEG, C, F, ReportFilters
 from analytics.reports.types import Column, Report
 from analytics.store.records import naive_utc_now
@@ -123,7 +123,7 @@ def name_segment(z: dict[str, float]) -> str:
     return name
 
 
-def fit_segments(engine: Engine, models_dir: Path | None, *,
+def fit_segments(engine: Engine, models_dir: Path, *,
                  now: datetime | None = None) -> list[SegmentProfile]:
     """Choose k by silhouette, fit k-means, name the segments, store each customer's."""
     with engine.connect() as conn:
@@ -221,15 +221,15 @@ def profiles_report(conn: Connection, filters: ReportFilters, options: Any) -> R
     """Each segment's size and typical customer, from the last fit."""
     columns = [Column("segment", "Segment"), Column("customers", "Customers", "int"),
                *[Column(f, f.replace("_", " "), "float") for f in FEATURES]]
-    try:
-        artifact, info = load_model(options.models_dir, "segments")
-    except ModelNotFitted as exc:
-        return Report("segment-profiles", "Customer segments", columns, [], filters,
-                      notes=[str(exc)])
-    rows = [{"segment": p["name"], "customers": p["customers"], **p["median"]}
-            for p in artifact["profiles"]]
-    rows.sort(key=lambda r: -r["customers"])
-    return Report("segment-profiles", "Customer segments (typical member)", columns, rows,
-                  filters, meta={"fitted_at": info.fitted_at, "n_rows": info.n_rows,
-                                 **info.metrics},
-                  notes=["Medians of each segment's members; fitted on all customers."])
+    empty = Report("segment-profiles", "Customer segments", columns, [], filters)
+
+    def build(artifact: dict[str, Any], info: ModelInfo) -> Report:
+        rows = [{"segment": p["name"], "customers": p["customers"], **p["median"]}
+                for p in artifact["profiles"]]
+        rows.sort(key=lambda r: -r["customers"])
+        return Report("segment-profiles", "Customer segments (typical member)", columns, rows,
+                      filters, meta={"fitted_at": info.fitted_at, "n_rows": info.n_rows,
+                                     **info.metrics},
+                      notes=["Medians of each segment's members; fitted on all customers."])
+
+    return report_from_model("segments", options, empty, build)

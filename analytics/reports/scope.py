@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, case, func, literal, true
+from sqlalchemy import ColumnElement, Engine, FromClause, case, func, literal, select, true
 
 from analytics.store.schema import (
     Conversation,
@@ -94,6 +94,17 @@ class ReportFilters:
                 key = {"date_from": "from", "date_to": "to"}.get(f.name, f.name)
                 out[key] = value.isoformat() if isinstance(value, date) else value
         return out
+
+
+def filter_values(engine: Engine) -> dict[str, list[str]]:
+    """The values the intent, channel and segment filters can take in this database."""
+    with engine.connect() as conn:
+        intents = list(conn.execute(select(IF.c.intent).distinct().order_by(IF.c.intent))
+                       .scalars())
+        channels = sorted(conn.execute(select(C.c.channel).distinct()).scalars())
+        segments = sorted(s for s in conn.execute(select(CU.c.segment).distinct()).scalars()
+                          if s)
+    return {"intent": intents, "channel": channels, "segment": [*segments, ANONYMOUS_SEGMENT]}
 
 
 def _parse_date(value: str | None, name: str) -> date | None:

@@ -25,7 +25,7 @@ class ReportOptions:
     limit: int = 50  # rows of the list reports (voices, conversations)
     min_conversations: int = 5  # worst-intents: ignore intents rarer than this
     now: datetime | None = None  # the moment "in progress" is judged at; default: now
-    models_dir: Path | None = None  # fitted analytics models; default: $CAREBOT_MODELS_DIR
+    models_dir: Path | None = None  # fitted analytics models; None: none (model reports empty)
 
     def __post_init__(self) -> None:
         if self.period not in PERIODS:
@@ -70,9 +70,6 @@ class Report:
             "notes": self.notes,
             "meta": {k: jsonable(v) for k, v in self.meta.items()},
         }
-
-    def column(self, name: str) -> list[Any]:
-        return [row.get(name) for row in self.rows]
 
 
 def jsonable(value: Any) -> Any:

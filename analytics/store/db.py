@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 from alembic import command
@@ -14,6 +13,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 logger = logging.getLogger(__name__)
 
+# Named in advice only: the server's configuration (bot/config.py) reads it, not this module.
 DATABASE_URL_ENV = "CAREBOT_DATABASE_URL"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Any 64-bit number works; it only has to be the same for every Carebot process.
@@ -29,11 +29,6 @@ class BadDatabaseUrl(ValueError):
 
 class DatabaseUnavailable(RuntimeError):
     """The database cannot be reached."""
-
-
-def default_database_url() -> str:
-    """``$CAREBOT_DATABASE_URL``, or a SQLite file ``carebot.db`` in the working directory."""
-    return os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{Path.cwd() / 'carebot.db'}"
 
 
 def parse_database_url(url: str) -> URL:

@@ -1,7 +1,11 @@
 """The analytics dashboard: the /analytics page, its JSON API and CSV exports (analysts only).
 
 Register with ``add_dashboard_routes(app)`` in ``create_app``; the handlers use the app's
-database engine (``DB``), configuration (``CONFIG``) and session signer (``SIGNER``).
+analytics store (``DB``), configuration (``CONFIG``) and session signer (``SIGNER``).
+
+The routes are added to the app itself, not mounted as a sub-application: aiohttp mounts a
+sub-application under one prefix, and the dashboard's URLs live under two (/analytics for
+the page, /api/reports and /api/export for the data), which clients already use.
 """
 
 from __future__ import annotations
@@ -15,40 +19,28 @@ from pathlib import Path
 
 import plotly
 from aiohttp import web
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from analytics.insights.model_store import model_infos
 from analytics.reports.export import message_log_csv, report_csv
 from analytics.reports.registry import REPORTS, ReportOptions, run_report
-from analytics.reports.scope import OUTCOMES, ReportError, ReportFilters
-from analytics.store.schema import Conversation, Customer
+from analytics.reports.scope import OUTCOMES, ReportError, ReportFilters, filter_values
 from bot.web.auth import ANALYST_ROLES, require
+from bot.web.errors import json_error
+from bot.web.keys import CONFIG, DB
 
 logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parents[1] / "static"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-_INTENTS = ("greet", "goodbye", "thank_you", "affirm", "deny", "bot_challenge", "order_status",
-            "cancel_order", "return_item", "refund_status", "shipping_info",
-            "product_recommendation", "payment_issue", "account_help", "change_address",
-            "complaint", "human_agent", "nlu_fallback")
 
 
 def _engine(request: web.Request) -> Engine:
-    from bot.web.keys import DB
-
-    return request.app[DB]
+    return request.config_dict[DB]
 
 
-def _models_dir(request: web.Request) -> Path | None:
-    from bot.web.keys import CONFIG
-
-    config = request.app.get(CONFIG)
-    return None if config is None else Path(config.models_dir)
-
-
-def _json_error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message, "status": status}, status=status)
+def _models_dir(request: web.Request) -> Path:
+    return Path(request.config_dict[CONFIG].models_dir)
 
 
 def _filters_and_options(request: web.Request) -> tuple[ReportFilters, ReportOptions]:
@@ -84,7 +76,7 @@ async def list_reports(request: web.Request) -> web.Response:
     """The reports, the values each filter can take, and when the models were fitted."""
     user = require(request, ANALYST_ROLES)
     engine = _engine(request)
-    choices = await asyncio.to_thread(_filter_choices, engine)
+    choices = await asyncio.to_thread(filter_values, engine)
     infos = model_infos(_models_dir(request))
     return web.json_response({
         "user": {"username": user.username, "role": user.role},
@@ -95,14 +87,6 @@ async def list_reports(request: web.Request) -> web.Response:
     })
 
 
-def _filter_choices(engine: Engine) -> dict[str, list[str]]:
-    with engine.connect() as conn:
-        channels = sorted(conn.execute(select(Conversation.channel).distinct()).scalars())
-        segments = sorted(s for s in conn.execute(select(Customer.segment).distinct()).scalars()
-                          if s)
-    return {"intent": list(_INTENTS), "channel": channels, "segment": [*segments, "anonymous"]}
-
-
 async def get_report(request: web.Request) -> web.Response:
     require(request, ANALYST_ROLES)
     name = request.match_info["name"]
@@ -111,7 +95,7 @@ async def get_report(request: web.Request) -> web.Response:
         report = await asyncio.to_thread(run_report, _engine(request), name, filters, options)
     except ReportError as exc:
         status = 404 if name not in REPORTS else 400
-        return _json_error(status, str(exc))
+        return json_error(status, str(exc))
     return web.json_response(report.to_dict())
 
 
@@ -123,7 +107,7 @@ async def get_report_csv(request: web.Request) -> web.StreamResponse:
         if name not in REPORTS:
             raise ReportError(f"There is no report called {name!r}.")
     except ReportError as exc:
-        return _json_error(404 if name not in REPORTS else 400, str(exc))
+        return json_error(404 if name not in REPORTS else 400, str(exc))
     engine = _engine(request)
 
     def chunks() -> Iterator[bytes]:
@@ -138,7 +122,7 @@ async def export_messages(request: web.Request) -> web.StreamResponse:
     try:
         filters, options = _filters_and_options(request)
     except ReportError as exc:
-        return _json_error(400, str(exc))
+        return json_error(400, str(exc))
     engine = _engine(request)
     return await stream_csv(request, f"messages-{date.today().isoformat()}.csv",
                             lambda: message_log_csv(engine, filters, options))
@@ -167,7 +151,7 @@ async def stream_csv(request: web.Request, filename: str,
         await response.write_eof()
     except ReportError as exc:
         if not response.prepared:
-            return _json_error(400, str(exc))
+            return json_error(400, str(exc))
         raise
     finally:
         if chunks is not None and hasattr(chunks, "close"):

@@ -12,7 +12,6 @@ from analytics.store.db import (
     BadDatabaseUrl,
     DatabaseUnavailable,
     alembic_config,
-    default_database_url,
     make_engine,
     migrate,
 )
@@ -42,14 +41,6 @@ def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(sqlite_url):
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 2500
     finally:
         engine.dispose()
-
-
-def test_default_url_comes_from_the_environment(monkeypatch, tmp_path):
-    monkeypatch.setenv("CAREBOT_DATABASE_URL", "postgresql://carebot@db/carebot")
-    assert default_database_url() == "postgresql://carebot@db/carebot"
-    monkeypatch.delenv("CAREBOT_DATABASE_URL")
-    monkeypatch.chdir(tmp_path)
-    assert default_database_url() == f"sqlite:///{tmp_path / 'carebot.db'}"
 
 
 def test_unreachable_sqlite_database_says_which_directory_to_create(tmp_path):

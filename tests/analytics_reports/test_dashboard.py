@@ -72,6 +72,14 @@ async def test_report_list_offers_filter_values_and_model_status(client):
     assert body["models"]["satisfaction"] is None  # never fitted in this models dir
 
 
+async def test_the_intent_filter_offers_the_intents_customers_expressed(client):
+    await log_in(client, "ana")
+    body = await (await client.get("/api/reports")).json()
+    assert body["filters"]["intent"] == [
+        "complaint", "goodbye", "greet", "human_agent", "nlu_fallback", "order_status",
+        "return_item", "shipping_info", "thank_you"]
+
+
 async def test_filters_arrive_as_query_parameters(client):
     await log_in(client, "ana")
     body = await (await client.get("/api/reports/metrics",

@@ -162,3 +162,16 @@ def test_retrain_skips_what_lacks_data_and_still_fits_the_rest(empty_engine, tmp
     summary = retrain(empty_engine, tmp_path, progress=False)
     assert "segments" in summary.skipped  # no customers at all
     assert summary.journey_conversations > 0
+
+
+@pytest.mark.parametrize("name", ["satisfaction-drivers", "segment-profiles", "journey"])
+@pytest.mark.parametrize("models", ["never fitted", "no models directory"])
+def test_a_model_report_before_the_first_fit_is_empty_and_says_how_to_fit(
+    empty_engine, tmp_path, name, models
+):
+    models_dir = tmp_path / "models" if models == "never fitted" else None
+
+    report = run_report(empty_engine, name, None, options(models_dir))
+
+    assert report.rows == [] and report.columns
+    assert any("carebot analytics retrain" in note for note in report.notes)

@@ -1,7 +1,7 @@
 """Alembic environment for Carebot's analytics schema.
 
 ``analytics.store.db.migrate(url)`` hands over an open connection in ``config.attributes``;
-running the ``alembic`` command directly uses ``sqlalchemy.url`` or $CAREBOT_DATABASE_URL.
+running Alembic directly needs ``sqlalchemy.url`` set to the database's URL.
 """
 
 from __future__ import annotations
@@ -9,11 +9,22 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from analytics.store.db import default_database_url, make_engine
+from analytics.store.db import make_engine
 from analytics.store.schema import Base
 
 config = context.config
 target_metadata = Base.metadata
+
+
+def _url() -> str:
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError(
+            "Carebot's migrations need a database: run `carebot demo-data` or `carebot serve` "
+            "(they migrate CAREBOT_DATABASE_URL), call analytics.store.db.migrate(url), or set "
+            "sqlalchemy.url for Alembic"
+        )
+    return url
 
 
 def _run(connection: Connection) -> None:
@@ -30,7 +41,7 @@ def _run(connection: Connection) -> None:
 
 def run_offline() -> None:
     context.configure(
-        url=config.get_main_option("sqlalchemy.url") or default_database_url(),
+        url=_url(),
         target_metadata=target_metadata,
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
@@ -44,7 +55,7 @@ def run_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = make_engine(config.get_main_option("sqlalchemy.url") or default_database_url())
+    engine = make_engine(_url())
     try:
         with engine.begin() as connection:
             _run(connection)
