@@ -18,7 +18,7 @@ from bot.channels.rest import add_rest_channel
 from bot.channels.sockets import CustomerSockets
 from bot.channels.websocket import add_websocket_channel
 from bot.config import Config
-from bot.console.routes import setup_agent_console
+from bot.console.routes import add_agent_console
 from bot.dashboard.routes import add_dashboard_routes
 from bot.dialogue.conversations import ConversationService
 from bot.dialogue.domain import load_bot
@@ -92,7 +92,7 @@ def create_app(config: Config) -> web.Application:
     app[CONFIG] = config
     app[SIGNER] = SessionSigner(config.session_secret)
     app.cleanup_ctx.append(_runtime)
-    setup_agent_console(app, config, service=SERVICE, db=DB, sockets=SOCKETS)
+    add_agent_console(app)
     app.router.add_get("/", index)
     app.router.add_get("/health", health)
     add_websocket_channel(app)

@@ -1,5 +1,4 @@
-"""The agent console: its page, JSON API and live WebSocket, and live delivery of agent
-events to customers' widgets.
+"""The agent console: its page, JSON API and live WebSocket, mounted under /agent.
 
 HTTP API (every endpoint needs an agent or admin session; 401 anonymous, 403 other roles):
 
@@ -15,8 +14,6 @@ HTTP API (every endpoint needs an agent or admin session; 401 anonymous, 403 oth
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -25,105 +22,23 @@ from pathlib import Path
 from aiohttp import WSMsgType, web
 
 from analytics.store.shop import ShopRepository
-from bot.channels.sockets import CustomerSockets
-from bot.config import Config
 from bot.console.desk import AgentDesk, HandoffError
+from bot.console.live import AgentConsole
 from bot.console.queue import EscalationQueue
-from bot.dialogue.conversations import ConversationService
-from bot.dialogue.hub import AGENTS_TOPIC, CUSTOMER_TOPIC
-from bot.web.auth import AGENT_ROLES, AuthUser, require
-from bot.web.errors import read_json_object
+from bot.web.auth import AGENT_ROLES, require
+from bot.web.errors import json_error, read_json_object
+from bot.web.keys import CONFIG, DB, SERVICE, SOCKETS
 from bot.web.origins import forbid_other_origins
 
 logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parents[1] / "static"
-QUEUE_REFRESH_SECONDS = 30.0  # waiting raises urgency, so the queue is re-sent now and then
-QUEUE_DEBOUNCE_SECONDS = 0.05
-
-
-class AgentConsole:
-    """The agent sockets of this process, fed from the hub (so from every process)."""
-
-    def __init__(self, desk: AgentDesk, customer_sockets: CustomerSockets, *,
-                 max_body_bytes: int = 64 * 1024) -> None:
-        self.desk = desk
-        self.max_body_bytes = max_body_bytes
-        self.customer_sockets = customer_sockets  # conversation id -> set of widget sockets
-        self.agent_sockets: dict[web.WebSocketResponse, AuthUser] = {}
-        self._refresh: asyncio.Task | None = None
-        self._stale = False
-        self._ticker: asyncio.Task | None = None
-        self._unsubscribe: list[Callable[[], None]] = []
-
-    def start(self) -> None:
-        hub = self.desk.hub
-        self._unsubscribe = [hub.subscribe(CUSTOMER_TOPIC, self._to_customers),
-                             hub.subscribe(AGENTS_TOPIC, self._to_agents)]
-        self._ticker = asyncio.create_task(self._tick(), name="agent-queue-ticker")
-
-    async def close(self) -> None:
-        for unsubscribe in self._unsubscribe:
-            unsubscribe()
-        for task in (self._ticker, self._refresh):
-            if task:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        for ws in list(self.agent_sockets):
-            await ws.close()
-
-    async def _to_customers(self, topic: str, message: dict) -> None:
-        for ws in self.customer_sockets.of(message.get("conversation_id")):
-            await _send(ws, message.get("event", {}))
-
-    async def _to_agents(self, topic: str, message: dict) -> None:
-        if message.get("type") == "queue_changed" or message.get("type") == "messages":
-            self.refresh_queue()  # new customer lines change the queue's previews too
-        if message.get("type") != "queue_changed":
-            for ws in list(self.agent_sockets):
-                await _send(ws, message)
-
-    def refresh_queue(self) -> None:
-        """Send the queue to every console of this process soon (bursts coalesce)."""
-        if not self.agent_sockets:
-            return
-        self._stale = True
-        if self._refresh is None or self._refresh.done():
-            self._refresh = asyncio.create_task(self._send_queue())
-
-    async def _send_queue(self) -> None:
-        while self._stale:  # a change during the read below needs another read
-            await asyncio.sleep(QUEUE_DEBOUNCE_SECONDS)
-            self._stale = False
-            try:
-                items = await self.desk.queue_items()
-            except Exception:  # the database blipped: the next change or tick tries again
-                logger.exception("could not read the agent queue")
-                return
-            for ws in list(self.agent_sockets):
-                await _send(ws, {"type": "queue", "items": items})
-
-    async def _tick(self) -> None:
-        while True:
-            await asyncio.sleep(QUEUE_REFRESH_SECONDS)
-            self.refresh_queue()
-
-
-async def _send(ws: web.WebSocketResponse, message: dict) -> None:
-    if ws.closed:
-        return
-    try:
-        await ws.send_json(message)
-    except (ConnectionError, RuntimeError) as exc:  # it closed while we were sending
-        logger.debug("dropped a live event for a closing socket: %s", exc)
-
-
+# Set on the main app, which the channels' handlers see too (the widget's rating goes here).
 CONSOLE = web.AppKey("agent_console", AgentConsole)
 
 
 def _desk(request: web.Request) -> AgentDesk:
-    return request.app[CONSOLE].desk
+    return request.config_dict[CONSOLE].desk
 
 
 def _handoff_errors(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
@@ -131,8 +46,7 @@ def _handoff_errors(handler: Callable[[web.Request], Awaitable[web.StreamRespons
         try:
             return await handler(request)
         except HandoffError as exc:
-            return web.json_response({"error": str(exc), "status": exc.status},
-                                     status=exc.status)
+            return json_error(exc.status, str(exc))
 
     return wrapped
 
@@ -162,7 +76,7 @@ def _action(step: str):
         desk = _desk(request)
         conversation_id = request.match_info["conversation_id"]
         if step == "reply":
-            body = await read_json_object(request, request.app[CONSOLE].max_body_bytes)
+            body = await read_json_object(request, request.config_dict[CONSOLE].max_body_bytes)
             return web.json_response(await desk.reply(conversation_id, agent, body.get("text")))
         method = {"claim": desk.claim, "handback": desk.hand_back, "resolve": desk.resolve}[step]
         return web.json_response(await method(conversation_id, agent))
@@ -174,7 +88,7 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
     """Live console updates; the console sends {"type": "typing", "conversation_id", "on"}."""
     agent = require(request, AGENT_ROLES)
     forbid_other_origins(request)
-    console = request.app[CONSOLE]
+    console = request.config_dict[CONSOLE]
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=64 * 1024)
     await ws.prepare(request)
     console.agent_sockets[ws] = agent
@@ -213,27 +127,38 @@ async def customer_rating(app: web.Application, conversation_id: str, data: dict
     return {"type": "csat_thanks", "rating": data.get("rating")}
 
 
-def setup_agent_console(app: web.Application, config: Config, *, service: web.AppKey,
-                        db: web.AppKey, sockets: web.AppKey) -> None:
-    """Add the console's routes, and its runtime after the one that fills the given keys
-    (the ConversationService, the SQLAlchemy engine and the widget sockets)."""
+async def _console_runtime(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+    conversations = app[SERVICE]
+    desk = AgentDesk(conversations, EscalationQueue(app[DB], config.escalation),
+                     ShopRepository(app[DB]), max_message_chars=config.max_message_chars)
+    conversations.add_listener(desk.on_conversation_event)
+    console = AgentConsole(desk, app[SOCKETS], max_body_bytes=config.max_body_bytes)
+    console.start()
+    app[CONSOLE] = console
+    yield
+    await console.close()
 
-    async def runtime(app: web.Application) -> AsyncIterator[None]:
-        conversations: ConversationService = app[service]
-        engine = app[db]
-        desk = AgentDesk(conversations, EscalationQueue(engine, config.escalation),
-                         ShopRepository(engine), max_message_chars=config.max_message_chars)
-        conversations.add_listener(desk.on_conversation_event)
-        console = AgentConsole(desk, app[sockets], max_body_bytes=config.max_body_bytes)
-        console.start()
-        app[CONSOLE] = console
-        yield
-        await console.close()
 
-    app.cleanup_ctx.append(runtime)
-    app.router.add_get("/agent", console_page)
-    app.router.add_get("/agent/api/queue", queue)
-    app.router.add_get("/agent/api/conversations/{conversation_id}", conversation)
+def console_app() -> web.Application:
+    """The console's routes, relative to where it is mounted."""
+    console = web.Application()
+    console.router.add_get("", console_page)
+    console.router.add_get("/api/queue", queue)
+    console.router.add_get("/api/conversations/{conversation_id}", conversation)
     for step in ("claim", "reply", "handback", "resolve"):
-        app.router.add_post(f"/agent/api/conversations/{{conversation_id}}/{step}", _action(step))
-    app.router.add_get("/agent/ws", agent_socket)
+        console.router.add_post(f"/api/conversations/{{conversation_id}}/{step}", _action(step))
+    console.router.add_get("/ws", agent_socket)
+    return console
+
+
+def add_agent_console(app: web.Application) -> None:
+    """Mount the console at /agent, and start it after the runtime that fills SERVICE, DB and
+    SOCKETS (call after adding that runtime to ``cleanup_ctx``).
+
+    The runtime goes on the main app, not the sub-application: aiohttp runs a
+    sub-application's clean-up after the main app's, when the hub and the database it
+    uses would already be closed.
+    """
+    app.cleanup_ctx.append(_console_runtime)
+    app.add_subapp("/agent", console_app())

@@ -17,11 +17,11 @@ ANALYST_ROLES = ("analyst", "admin")
 
 
 def current_user(request: web.Request) -> AuthUser | None:
-    signer = request.app[SIGNER]
+    signer = request.config_dict[SIGNER]  # config_dict: the console is a sub-application
     header = request.headers.get("Authorization", "")
     token = header[7:] if header.lower().startswith("bearer ") else request.cookies.get(COOKIE)
     user = signer.read(token)
-    accounts = request.app.get(ACCOUNTS)
+    accounts = request.config_dict.get(ACCOUNTS)
     if user is None or accounts is None:
         return user
     account = accounts(user.id)
