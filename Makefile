@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # Models are built here, never committed; rebuilt when the training data or trainers change.
-models/.trained: $(VENV)/.installed data/nlu.yml $(wildcard nlp/*.py) $(wildcard actions/recommender.py)
+models/.trained: $(VENV)/.installed data/nlu.yml $(wildcard nlp/*.py) $(wildcard analytics/insights/recommender.py)
 	$(CAREBOT) train
 	touch $@
 
