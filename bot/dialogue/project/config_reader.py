@@ -17,7 +17,7 @@ from nlp.yamlfile import YamlDoc
 CONFIG_KEYS = ("version", "recipe", "language", "assistant_id", "pipeline", "policies")
 RECIPES = ("default.v1",)
 # Carebot's own settings, which older Carebot versions read from config.yml.
-CAREBOT_KEYS = ("escalation", "allowed_origins", "business_hours", "alerts")
+CAREBOT_KEYS = ("escalation", "allowed_origins", "recommender", "business_hours", "alerts")
 GRAPH_KEYS = ("train", "predict", "nlu_target", "core_target")
 
 

@@ -175,7 +175,8 @@ def _step(doc: YamlDoc, path: tuple, step: Any, kinds: tuple[str, ...], where: s
     if kind == "checkpoint":
         if not isinstance(value, str) or not value.strip():
             raise doc.error("'checkpoint' needs a name", *path, kind)
-        slots = dict(_slot_pairs(doc, (*path, "slot_was_set"), step.get("slot_was_set") or []))
+        slots = dict(_slot_pairs(doc, (*path, "slot_was_set"), step["slot_was_set"])
+                     if step.get("slot_was_set") is not None else [])
         if any(v is MISSING for v in slots.values()):
             raise doc.error("a checkpoint's slot_was_set needs 'slot: value' items",
                             *path, "slot_was_set")

@@ -20,7 +20,7 @@ from nlp.yamlfile import BotFileError
 MAX_VARIANTS = 10_000  # per story: a story with 14 two-way ors is a mistake, not a design
 
 
-@dataclass
+@dataclass(eq=False)  # parts are compared by identity: two can hold the same steps
 class Part:
     """A run of steps between checkpoints (a whole story when it has none)."""
 
