@@ -1,5 +1,6 @@
 """Intent classification: MiniLM sentence embeddings plus TF-IDF n-grams into a
-logistic regression, with a confidence threshold that routes to ``nlu_fallback``."""
+logistic regression. Rasa's FallbackClassifier is its ``threshold`` and
+``ambiguity_threshold``: a low or ambiguous top intent becomes ``nlu_fallback``."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         self,
         encoder=None,
         threshold: float = 0.3,
+        ambiguity_threshold: float = 0.0,
         C: float = 10.0,
         use_tfidf: bool = True,
         embedding_weight: float = 1.0,
@@ -34,6 +36,7 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
     ) -> None:
         self.encoder = encoder
         self.threshold = threshold
+        self.ambiguity_threshold = ambiguity_threshold
         self.C = C
         self.use_tfidf = use_tfidf
         self.embedding_weight = embedding_weight
@@ -85,10 +88,16 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         return self.decide(self.predict_proba(texts, embeddings))
 
     def decide(self, proba: np.ndarray) -> np.ndarray:
-        """Top intent per row, or ``nlu_fallback`` when its confidence is below ``threshold``."""
+        """Top intent per row, or ``nlu_fallback`` when its confidence is below ``threshold``
+        or within ``ambiguity_threshold`` of the second's (Rasa's FallbackClassifier)."""
         best = proba.argmax(axis=1)
         labels = self.classes_[best].astype(object)
-        labels[proba[np.arange(len(proba)), best] < self.threshold] = FALLBACK_INTENT
+        top = proba[np.arange(len(proba)), best]
+        ordered = np.sort(proba, axis=1)
+        second = ordered[:, -2] if proba.shape[1] > 1 else np.zeros(len(proba))
+        # getattr: classifiers pickled before the ambiguity threshold existed
+        ambiguity = getattr(self, "ambiguity_threshold", 0.0)
+        labels[(top < self.threshold) | (top - second < ambiguity)] = FALLBACK_INTENT
         return labels
 
     def rank(
@@ -102,9 +111,10 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
             order = np.argsort(-row)[:top]
             ranking = [IntentScore(str(self.classes_[j]), float(row[j])) for j in order]
             if label == FALLBACK_INTENT:
-                # Rasa reports the fallback with the threshold as its confidence, ranked first.
+                # Rasa reports the fallback with the threshold as its confidence, put first
+                # in front of the classifier's own ranking.
                 fallback = IntentScore(FALLBACK_INTENT, float(self.threshold))
-                out.append((fallback, [fallback, *ranking[: top - 1]]))
+                out.append((fallback, [fallback, *ranking]))
             else:
                 out.append((ranking[0], ranking))
         return out

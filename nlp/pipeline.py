@@ -1,12 +1,14 @@
 """The NLU pipeline: one object per process that turns a message into a ParseResult.
 
 Per message: one transformer pass (sentence embedding + sentiment, :mod:`nlp.joint`), a
-logistic regression over it and TF-IDF n-grams (intent), regexes/lookups (entities, PII),
-and spaCy's NER only when the message has a capitalised word that could be a name.
+logistic regression over it and TF-IDF n-grams (intent, and the response of a retrieval
+intent), the project's entity extractors in config.yml's order (learned tagger, regexes and
+lookups, Duckling dimensions, spaCy), synonyms, and PII redaction.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import OrderedDict
@@ -14,20 +16,27 @@ from pathlib import Path
 
 import numpy as np
 
-from nlp.encoder import SentenceEncoder
+from nlp.components import PipelineSettings, RegexSettings
+from nlp.encoder import SENTIMENT_DIR, SentenceEncoder
 from nlp.entities import EntityExtractor
+from nlp.entity_tagger import EntityTagger
 from nlp.intent import IntentClassifier
 from nlp.pii import find_pii, mask, may_name_someone
+from nlp.response_selector import ResponseSelector
 from nlp.sentiment import to_sentiment
 from nlp.spacy_model import load_spacy
-from nlp.types import ParseResult
+from nlp.types import Entity, ParseResult
 
 logger = logging.getLogger(__name__)
 
 INTENT_FILE = "intent.joblib"
 ENTITIES_FILE = "entities.json"
-SENTIMENT_DIR = "sentiment"
+TAGGER_FILE = "entity_tagger.crfsuite"
+SELECTOR_FILE = "response_selector.joblib"
+PIPELINE_FILE = "nlu_pipeline.json"
 METADATA_FILE = "metadata.json"
+SPACY_EXTRACTOR = "SpacyEntityExtractor"
+TAGGERS = ("DIETClassifier", "CRFEntityExtractor")
 RANKING_SIZE = 10
 CACHE_SIZE = 4096
 
@@ -47,6 +56,11 @@ class NLU:
         spacy_nlp,
         sentiment=None,
         cache_size: int = CACHE_SIZE,
+        *,
+        settings: PipelineSettings | None = None,
+        tagger: EntityTagger | None = None,
+        selectors: list[ResponseSelector] | None = None,
+        retrieval_intents: list[str] | None = None,
     ) -> None:
         """``sentiment`` (anything with ``predict_proba(texts)``) replaces the encoder's own
         sentiment head; it is required when the encoder has none."""
@@ -58,15 +72,23 @@ class NLU:
         self.sentiment = sentiment
         self.spacy = spacy_nlp
         self.cache_size = cache_size
+        self.settings = settings or _legacy_settings(intents)
+        self.tagger = tagger
+        self.selectors = selectors or []
+        self.retrieval_intents = retrieval_intents or []
+        self.duckling = None
+        if self.settings.duckling is not None:
+            from nlp.duckling import DucklingExtractor
+
+            self.duckling = DucklingExtractor(self.settings.duckling)
         self._cache: OrderedDict[str, ParseResult] = OrderedDict()
 
     @staticmethod
-    def is_trained(models_dir: str | Path) -> bool:
+    def is_trained(models_dir: str | Path, base_dir: str | Path | None = None) -> bool:
         models_dir = Path(models_dir)
-        return all(
-            (models_dir / name).exists()
-            for name in (INTENT_FILE, ENTITIES_FILE, f"{SENTIMENT_DIR}/config.json")
-        )
+        base_dir = Path(base_dir) if base_dir is not None else models_dir
+        project = all((models_dir / name).exists() for name in (INTENT_FILE, ENTITIES_FILE))
+        return project and (base_dir / SENTIMENT_DIR / "config.json").exists()
 
     @classmethod
     def load(
@@ -86,9 +108,10 @@ class NLU:
         started = time.perf_counter()
         models_dir = Path(models_dir)
         base_dir = Path(base_dir) if base_dir is not None else models_dir
-        if not cls.is_trained(models_dir):
+        if not cls.is_trained(models_dir, base_dir):
             raise NLUNotTrainedError(
-                f"no trained NLU model in {models_dir}; run `carebot train` first"
+                f"no trained NLU model in {models_dir} (base models: {base_dir}); "
+                "run `carebot train` first"
             )
         encoder = SentenceEncoder.shared(base_dir, threads=threads)
         sentiment = None
@@ -98,12 +121,33 @@ class NLU:
             from nlp.sentiment import SentimentModel
 
             sentiment = SentimentModel.load(sentiment_model, threads=threads)
+        intents = IntentClassifier.load(models_dir / INTENT_FILE, encoder=encoder)
+        entities = EntityExtractor.load(models_dir / ENTITIES_FILE)
+        settings, retrieval = None, []
+        if (models_dir / PIPELINE_FILE).exists():
+            saved = json.loads((models_dir / PIPELINE_FILE).read_text(encoding="utf-8"))
+            settings = PipelineSettings.from_dict(saved["settings"])
+            retrieval = saved.get("retrieval_intents", [])
+            intents.set_params(
+                threshold=settings.fallback_threshold or 0.0,
+                ambiguity_threshold=settings.ambiguity_threshold or 0.0,
+            )
+        tagger = None
+        if (models_dir / TAGGER_FILE).exists() and settings is not None:
+            tagger = make_tagger(settings, entities).open(models_dir / TAGGER_FILE)
+        selectors = []
+        if (models_dir / SELECTOR_FILE).exists():
+            selectors = ResponseSelector.load_all(models_dir / SELECTOR_FILE, encoder)
         nlu = cls(
             encoder=encoder,
-            intents=IntentClassifier.load(models_dir / INTENT_FILE, encoder=encoder),
-            entities=EntityExtractor.load(models_dir / ENTITIES_FILE),
+            intents=intents,
+            entities=entities,
             spacy_nlp=load_spacy(),
             sentiment=sentiment,
+            settings=settings,
+            tagger=tagger,
+            selectors=selectors,
+            retrieval_intents=retrieval,
         )
         nlu.parse("hello")  # the first call pays ONNX Runtime's set-up, not a customer
         nlu._cache.clear()
@@ -139,10 +183,11 @@ class NLU:
         if self.sentiment is not None:
             sentiment_probs = self.sentiment.predict_proba(texts)
         ranked = self.intents.rank(texts, embeddings, top=RANKING_SIZE)
-        docs = self._ner_docs(texts)
+        docs = self._spacy_docs(texts)
+        selected = self._select_responses(texts, embeddings)
         results = []
-        for text, doc, (intent, ranking), probs in zip(
-            texts, docs, ranked, np.asarray(sentiment_probs), strict=True
+        for i, (text, doc, (intent, ranking), probs) in enumerate(
+            zip(texts, docs, ranked, np.asarray(sentiment_probs), strict=True)
         ):
             pii = find_pii(text, doc)
             results.append(
@@ -150,18 +195,78 @@ class NLU:
                     text=text,
                     intent=intent,
                     intent_ranking=ranking,
-                    entities=self.entities.extract(text, doc),
+                    entities=self._entities(text, doc),
                     sentiment=to_sentiment(probs),
                     redacted_text=mask(text, pii),
                     pii=pii,
+                    response_selector=selected[i] if selected is not None else None,
                 )
             )
         return results
 
-    def _ner_docs(self, texts: list[str]) -> list:
-        """spaCy docs for the texts that may hold a name (None for the others)."""
-        wanted = [i for i, t in enumerate(texts) if may_name_someone(t)]
+    def _entities(self, text: str, doc) -> list[Entity]:
+        found: list[Entity] = []
+        for extractor in self.settings.extractor_order:
+            if extractor in TAGGERS and self.tagger is not None:
+                found += self.tagger.extract(text)
+            elif extractor == "RegexEntityExtractor":
+                found += self.entities.extract(text)
+            elif extractor == "DucklingEntityExtractor" and self.duckling is not None:
+                found += self.duckling.extract(text)
+            elif extractor == SPACY_EXTRACTOR and doc is not None:
+                dims = self.settings.spacy_dimensions
+                found += [
+                    Entity(e.label_, e.text, e.start_char, e.end_char, None, SPACY_EXTRACTOR)
+                    for e in doc.ents
+                    if not dims or e.label_ in dims
+                ]
+        if self.settings.synonyms:
+            found = self.entities.map_synonyms(found)
+        unique: dict[tuple, Entity] = {}
+        for e in found:  # the same entity found twice (tagger and regex) is reported once
+            key = (e.entity, e.start, e.end, repr(e.value), e.role, e.group)
+            unique.setdefault(key, e)
+        return list(unique.values())
+
+    def _select_responses(self, texts: list[str], embeddings) -> list[dict] | None:
+        if not self.settings.response_selectors:
+            return None
+        per_text: list[dict] = [
+            {"all_retrieval_intents": list(self.retrieval_intents)} for _ in texts
+        ]
+        for selector in self.selectors:
+            for out, answer in zip(per_text, selector.select(texts, embeddings), strict=True):
+                out[selector.key] = answer
+        return per_text
+
+    def _spacy_docs(self, texts: list[str]) -> list:
+        """spaCy docs: of every text with SpacyEntityExtractor, else only of the texts that
+        may hold a name (PII); None for the others."""
+        if self.settings.spacy_dimensions is not None:
+            wanted = list(range(len(texts)))
+        else:
+            wanted = [i for i, t in enumerate(texts) if may_name_someone(t)]
         docs: list = [None] * len(texts)
         for i, doc in zip(wanted, self.spacy.pipe([texts[i] for i in wanted]), strict=True):
             docs[i] = doc
         return docs
+
+
+def make_tagger(settings: PipelineSettings, entities: EntityExtractor) -> EntityTagger:
+    """The entity tagger the pipeline asks for, fed the project's patterns as features."""
+    patterns = entities.patterns if settings.regex_features else []
+    return EntityTagger(patterns, extractor=settings.entity_tagger or "DIETClassifier",
+                        **settings.crf_options)  # fmt: skip
+
+
+def _legacy_settings(intents: IntentClassifier) -> PipelineSettings:
+    """Models trained before config.yml pipelines: regexes, lookups and synonyms, and the
+    classifier's own fallback threshold."""
+    return PipelineSettings(
+        intent_classifier=True,
+        regex_extractor=RegexSettings(),
+        synonyms=True,
+        fallback_threshold=intents.threshold,
+        ambiguity_threshold=0.0,
+        extractor_order=["RegexEntityExtractor"],
+    )

@@ -1,4 +1,12 @@
-"""Train the NLU models from ``data/nlu.yml`` into a models directory."""
+"""Training: the base models once per install, then each project's own NLU models.
+
+- :func:`build_base_models` writes the sentiment branch and the joint ONNX graph
+  (encoder + sentiment) into a shared base directory; every project reuses them.
+- :func:`train_project` trains a project's intent classifier, entity tagger, regex/lookup
+  extractor and response selectors from its NLU files and config.yml pipeline, in seconds.
+- :func:`train` is the single-directory layout of the demo shop (base models inside
+  its models directory).
+"""
 
 from __future__ import annotations
 
@@ -10,11 +18,27 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from nlp.encoder import JOINT_ONNX_FILE, JOINT_ONNX_INT8_FILE, SentenceEncoder
+from nlp.components import read_pipeline
+from nlp.encoder import (
+    BRANCH_FILE,
+    JOINT_ONNX_FILE,
+    JOINT_ONNX_INT8_FILE,
+    SENTIMENT_DIR,
+    SentenceEncoder,
+)
 from nlp.entities import EntityExtractor
 from nlp.intent import IntentClassifier
-from nlp.joint import BRANCH_FILE, export_joint_onnx, train_sentiment
-from nlp.pipeline import ENTITIES_FILE, INTENT_FILE, METADATA_FILE, SENTIMENT_DIR
+from nlp.joint import export_joint_onnx, train_sentiment
+from nlp.pipeline import (
+    ENTITIES_FILE,
+    INTENT_FILE,
+    METADATA_FILE,
+    PIPELINE_FILE,
+    SELECTOR_FILE,
+    TAGGER_FILE,
+    make_tagger,
+)
+from nlp.response_selector import ResponseSelector
 from nlp.training_data import load_nlu_files
 
 logger = logging.getLogger(__name__)
@@ -26,13 +50,139 @@ class TrainReport:
     examples: int
     intents: list[str]
     encoder_backend: str
-    sentiment_trained: bool
+    sentiment_trained: bool  # the base models were (re)built by this call
+    retrieval_intents: list[str] = field(default_factory=list)
+    entities: list[str] = field(default_factory=list)  # annotated entities the tagger learned
     timings: dict[str, float] = field(default_factory=dict)  # step -> seconds
+    notes: list[str] = field(default_factory=list)  # pipeline options Carebot did not apply
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["models_dir"] = str(self.models_dir)
         return data
+
+
+def base_models_ready(base_dir: str | Path) -> bool:
+    return (Path(base_dir) / SENTIMENT_DIR / BRANCH_FILE).exists()
+
+
+def build_base_models(
+    base_dir: str | Path,
+    *,
+    retrain_sentiment: bool = False,
+    onnx: bool = True,
+    progress: bool = True,
+) -> dict[str, float]:
+    """Train the sentiment branch (when missing or asked) and export the joint graph into
+    ``base_dir``; returns the seconds each step took (nothing when all was there)."""
+    base_dir = Path(base_dir)
+    base_dir.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    sentiment_dir = base_dir / SENTIMENT_DIR
+    trained = retrain_sentiment or not base_models_ready(base_dir)
+    if trained:
+        step = time.perf_counter()
+        train_sentiment(sentiment_dir, progress=progress)
+        timings["sentiment"] = time.perf_counter() - step
+    joint_files = [base_dir / JOINT_ONNX_FILE, base_dir / JOINT_ONNX_INT8_FILE]
+    if onnx and (trained or not any(p.exists() for p in joint_files)):
+        step = time.perf_counter()
+        export_joint_onnx(sentiment_dir, base_dir / JOINT_ONNX_FILE)
+        timings["onnx_export"] = time.perf_counter() - step
+    if not onnx:
+        for path in joint_files:
+            path.unlink(missing_ok=True)
+    if timings or not onnx:
+        SentenceEncoder.forget_shared()
+    return timings
+
+
+def train_project(
+    nlu_files: list[Path],
+    pipeline: list[dict] | None,
+    models_dir: str | Path,
+    base_dir: str | Path,
+    *,
+    progress: bool = True,
+) -> TrainReport:
+    """Train a project's NLU from its NLU files and config.yml pipeline (plain dicts, see
+    :mod:`nlp.components`) into ``models_dir``, building the base models in ``base_dir``
+    first if this install has none."""
+    started = time.perf_counter()
+    models_dir, base_dir = Path(models_dir), Path(base_dir)
+    settings = read_pipeline(pipeline)
+    data = load_nlu_files(nlu_files)
+    where = ", ".join(str(p) for p in nlu_files) or "(no NLU files)"
+    if len(data.intents) < 2:
+        raise ValueError(f"{where}: needs examples for at least two intents to train")
+    logger.info(
+        "read %d examples of %d intents from %s", len(data.examples), len(data.intents), where
+    )
+    models_dir.mkdir(parents=True, exist_ok=True)
+    sentiment_trained = not base_models_ready(base_dir)
+    timings: dict[str, float] = {}
+    if sentiment_trained:
+        logger.info("no base models in %s yet: building them once for this install", base_dir)
+        built = build_base_models(base_dir, progress=progress)
+        timings.update({f"base_{k}": v for k, v in built.items()})
+
+    step = time.perf_counter()
+    regex = settings.regex_extractor
+    extractor = EntityExtractor.from_training_data(data, **(asdict(regex) if regex else {}))
+    extractor.save(models_dir / ENTITIES_FILE)
+    timings["entities"] = time.perf_counter() - step
+
+    (models_dir / TAGGER_FILE).unlink(missing_ok=True)
+    annotated = [e for e in data.examples if e.entities]
+    if settings.entity_tagger and annotated:
+        step = time.perf_counter()
+        make_tagger(settings, extractor).fit(data.examples, models_dir / TAGGER_FILE)
+        timings["entity_tagger"] = time.perf_counter() - step
+
+    step = time.perf_counter()
+    encoder = SentenceEncoder.shared(base_dir)
+    texts = [e.text for e in data.examples]
+    embeddings = _encode_with_progress(encoder, texts, progress)
+    timings["encode"] = time.perf_counter() - step
+
+    step = time.perf_counter()
+    classifier = IntentClassifier(
+        encoder=encoder,
+        C=settings.intent_C,
+        threshold=settings.fallback_threshold or 0.0,
+        ambiguity_threshold=settings.ambiguity_threshold or 0.0,
+    )
+    classifier.fit(texts, [e.base_intent for e in data.examples], embeddings=embeddings)
+    classifier.save(models_dir / INTENT_FILE)
+    timings["intent"] = time.perf_counter() - step
+
+    (models_dir / SELECTOR_FILE).unlink(missing_ok=True)
+    if settings.response_selectors:
+        step = time.perf_counter()
+        selectors = [
+            ResponseSelector(s.retrieval_intent).fit(data.examples, embeddings, encoder)
+            for s in settings.response_selectors
+        ]
+        ResponseSelector.save_all(selectors, models_dir / SELECTOR_FILE)
+        timings["response_selector"] = time.perf_counter() - step
+    saved = {"settings": settings.to_dict(), "retrieval_intents": data.retrieval_intents}
+    (models_dir / PIPELINE_FILE).write_text(json.dumps(saved, indent=2), encoding="utf-8")
+    timings["total"] = time.perf_counter() - started
+
+    report = TrainReport(
+        models_dir=models_dir,
+        examples=len(data.examples),
+        intents=data.intents,
+        encoder_backend=encoder.backend,
+        sentiment_trained=sentiment_trained,
+        retrieval_intents=data.retrieval_intents,
+        entities=data.entity_names if (models_dir / TAGGER_FILE).exists() else [],
+        timings={k: round(v, 2) for k, v in timings.items()},
+        notes=list(settings.notes),
+    )
+    _write_metadata(models_dir, base_dir, list(nlu_files), report)
+    logger.info("NLU trained in %.1f s -> %s", timings["total"], models_dir)
+    return report
 
 
 def train(
@@ -43,70 +193,16 @@ def train(
     progress: bool = True,
     onnx: bool = True,
 ) -> TrainReport:
-    """Train intents and entity config (always) and sentiment (when missing or asked).
-
-    With ``onnx`` the joint encoder+sentiment graph is exported (int8) for serving.
-    """
-    nlu_yaml, models_dir = Path(nlu_yaml), Path(models_dir)
-    models_dir.mkdir(parents=True, exist_ok=True)
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
-
-    data = load_nlu_files([nlu_yaml])
-    if len(data.intents) < 2:
-        raise ValueError(f"{nlu_yaml}: needs examples for at least two intents to train")
-    logger.info(
-        "read %d examples of %d intents from %s", len(data.examples), len(data.intents), nlu_yaml
+    """The demo shop's layout: base models and project models in one ``models_dir``,
+    Rasa's default pipeline. With ``onnx`` the joint encoder+sentiment graph is exported."""
+    models_dir = Path(models_dir)
+    built = retrain_sentiment or not base_models_ready(models_dir)
+    timings = build_base_models(
+        models_dir, retrain_sentiment=retrain_sentiment, onnx=onnx, progress=progress
     )
-
-    step = time.perf_counter()
-    EntityExtractor.from_training_data(data).save(models_dir / ENTITIES_FILE)
-    timings["entities"] = time.perf_counter() - step
-
-    sentiment_dir = models_dir / SENTIMENT_DIR
-    sentiment_trained = retrain_sentiment or not (sentiment_dir / BRANCH_FILE).exists()
-    if sentiment_trained:
-        step = time.perf_counter()
-        train_sentiment(sentiment_dir, progress=progress)
-        timings["sentiment"] = time.perf_counter() - step
-    else:
-        logger.info(
-            "sentiment model kept from %s (pass retrain_sentiment to rebuild)", sentiment_dir
-        )
-    joint_files = [models_dir / JOINT_ONNX_FILE, models_dir / JOINT_ONNX_INT8_FILE]
-    if onnx and (sentiment_trained or not any(p.exists() for p in joint_files)):
-        step = time.perf_counter()
-        export_joint_onnx(sentiment_dir, models_dir / JOINT_ONNX_FILE)
-        timings["onnx_export"] = time.perf_counter() - step
-    if not onnx:
-        for path in joint_files:
-            path.unlink(missing_ok=True)
-    SentenceEncoder.forget_shared()
-
-    step = time.perf_counter()
-    encoder = SentenceEncoder.shared(models_dir)
-    texts = [e.text for e in data.examples]
-    embeddings = _encode_with_progress(encoder, texts, progress)
-    timings["encode"] = time.perf_counter() - step
-
-    step = time.perf_counter()
-    classifier = IntentClassifier(encoder=encoder)
-    classifier.fit(texts, [e.intent for e in data.examples], embeddings=embeddings)
-    classifier.save(models_dir / INTENT_FILE)
-    timings["intent"] = time.perf_counter() - step
-    logger.info("intent classifier trained in %.1f s", timings["intent"])
-    timings["total"] = time.perf_counter() - started
-
-    report = TrainReport(
-        models_dir=models_dir,
-        examples=len(data.examples),
-        intents=data.intents,
-        encoder_backend=encoder.backend,
-        sentiment_trained=sentiment_trained,
-        timings={k: round(v, 2) for k, v in timings.items()},
-    )
-    _write_metadata(models_dir, nlu_yaml, report)
-    logger.info("NLU trained in %.1f s -> %s", timings["total"], models_dir)
+    report = train_project([Path(nlu_yaml)], None, models_dir, models_dir, progress=progress)
+    report.sentiment_trained = built
+    report.timings.update({f"base_{k}": round(v, 2) for k, v in timings.items()})
     return report
 
 
@@ -122,19 +218,16 @@ def _encode_with_progress(encoder: SentenceEncoder, texts: list[str], progress: 
     return np.concatenate(parts) if parts else np.zeros((0, 384), dtype="float32")
 
 
-def _write_metadata(models_dir: Path, nlu_yaml: Path, report: TrainReport) -> None:
+def _write_metadata(models_dir: Path, base_dir: Path, nlu_files: list[Path], report) -> None:
     import sklearn
     import spacy
     import torch
     import transformers
 
-    previous = {}
-    if (models_dir / METADATA_FILE).exists():
-        previous = json.loads((models_dir / METADATA_FILE).read_text(encoding="utf-8"))
     metadata = {
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "nlu_yaml": str(nlu_yaml),
-        "nlu_yaml_sha256": hashlib.sha256(nlu_yaml.read_bytes()).hexdigest(),
+        "base_dir": str(base_dir),
+        "nlu_files": {str(p): hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in nlu_files},
         "versions": {
             "python": platform.python_version(),
             "torch": torch.__version__,
@@ -143,10 +236,5 @@ def _write_metadata(models_dir: Path, nlu_yaml: Path, report: TrainReport) -> No
             "spacy": spacy.__version__,
         },
         "report": report.to_dict(),
-        "sentiment_trained_at": (
-            time.strftime("%Y-%m-%dT%H:%M:%S%z")
-            if report.sentiment_trained
-            else previous.get("sentiment_trained_at")
-        ),
     }
     (models_dir / METADATA_FILE).write_text(json.dumps(metadata, indent=2), encoding="utf-8")

@@ -1,5 +1,6 @@
-"""Read Rasa 3.x ``nlu.yml`` files: intent examples with entity annotations, synonyms,
-regexes and lookup tables. Unsupported keys are errors naming the file and line."""
+"""Read Rasa 3.x NLU training data (``nlu:`` blocks of one or many files): intent examples
+with entity annotations (roles and groups included), retrieval intents (``faq/ask_price``),
+synonyms, regexes and lookup tables. Unsupported keys are errors naming the file and line."""
 
 from __future__ import annotations
 
@@ -11,12 +12,18 @@ from typing import Any, NamedTuple
 
 from nlp.yamlfile import BotFileError, YamlDoc, read_yaml
 
-TOP_LEVEL_KEYS = ("version", "nlu")
+# A data file may also hold stories, rules and responses: those belong to the dialogue.
+TOP_LEVEL_KEYS = ("version", "nlu", "stories", "rules", "responses")
 BLOCK_KINDS = ("intent", "synonym", "regex", "lookup")
 BLOCK_KEYS = (*BLOCK_KINDS, "examples", "metadata")
+EXAMPLE_KEYS = ("text", "metadata")
+RETRIEVAL_SEPARATOR = "/"
 
-# [text](entity) / [text](entity:value) / [text]{"entity": ..., "value": ...}
-_ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\](?:\((?P<short>[^)]+)\)|(?P<json>\{[^}]*\}))")
+# [text](entity) / [text](entity:value) / [text]{"entity": ...} / [text][{...}, {...}]
+_ANNOTATION = re.compile(
+    r"\[(?P<text>[^\]]+)\]"
+    r"(?:\((?P<short>[^)]+)\)|(?P<json>\{[^}]*\})|(?P<list>\[\s*\{.*?\}\s*\]))"
+)
 
 
 class EntitySpan(NamedTuple):
@@ -24,13 +31,24 @@ class EntitySpan(NamedTuple):
     end: int
     entity: str
     value: str
+    role: str | None = None
+    group: str | None = None
 
 
 @dataclass
 class Example:
     text: str
-    intent: str
+    intent: str  # as written: "greet", or "faq/ask_price" for a retrieval intent
     entities: list[EntitySpan] = field(default_factory=list)
+
+    @property
+    def base_intent(self) -> str:
+        """The intent the classifier learns: ``faq`` for ``faq/ask_price``."""
+        return self.intent.split(RETRIEVAL_SEPARATOR, 1)[0]
+
+    @property
+    def is_retrieval(self) -> bool:
+        return RETRIEVAL_SEPARATOR in self.intent
 
 
 @dataclass
@@ -42,7 +60,11 @@ class TrainingData:
 
     @property
     def intents(self) -> list[str]:
-        return sorted({e.intent for e in self.examples})
+        return sorted({e.base_intent for e in self.examples})
+
+    @property
+    def retrieval_intents(self) -> list[str]:
+        return sorted({e.base_intent for e in self.examples if e.is_retrieval})
 
     @property
     def entity_names(self) -> list[str]:
@@ -60,8 +82,8 @@ def parse_example(text: str, intent: str = "") -> Example:
         plain.append(before)
         length += len(before)
         surface = match.group("text")
-        entity, value = _annotation_target(match, surface)
-        spans.append(EntitySpan(length, length + len(surface), entity, value))
+        for entity, value, role, group in _annotation_targets(match, surface):
+            spans.append(EntitySpan(length, length + len(surface), entity, value, role, group))
         plain.append(surface)
         length += len(surface)
         pos = match.end()
@@ -69,18 +91,35 @@ def parse_example(text: str, intent: str = "") -> Example:
     return Example(text="".join(plain), intent=intent, entities=spans)
 
 
-def _annotation_target(match: re.Match, surface: str) -> tuple[str, str]:
-    if match.group("json"):
-        try:
-            spec = json.loads(match.group("json"))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"invalid entity annotation {match.group(0)!r}: {exc}") from exc
+def _annotation_targets(match: re.Match, surface: str) -> list[tuple]:
+    if match.group("short"):
+        entity, _, value = match.group("short").partition(":")
+        return [(entity.strip(), value.strip() or surface, None, None)]
+    raw = match.group("json") or match.group("list")
+    try:
+        specs = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"invalid entity annotation {match.group(0)!r}: {exc}") from exc
+    targets = []
+    for spec in specs if isinstance(specs, list) else [specs]:
         if not isinstance(spec, dict) or "entity" not in spec:
             raise ValueError(f'entity annotation {match.group(0)!r} needs an "entity" key')
-        return str(spec["entity"]), str(spec.get("value", surface))
-    short = match.group("short")
-    entity, _, value = short.partition(":")
-    return entity.strip(), (value.strip() or surface)
+        unknown = set(spec) - {"entity", "value", "role", "group"}
+        if unknown:
+            raise ValueError(
+                f"entity annotation {match.group(0)!r} has unsupported key "
+                f"{sorted(unknown)[0]!r}; use entity, value, role, group"
+            )
+        role, group = spec.get("role"), spec.get("group")
+        targets.append(
+            (
+                str(spec["entity"]),
+                str(spec.get("value", surface)),
+                None if role is None else str(role),
+                None if group is None else str(group),
+            )
+        )
+    return targets
 
 
 def load_nlu_files(paths: list[str | Path]) -> TrainingData:
@@ -134,10 +173,19 @@ def _read_into(doc: YamlDoc, data: TrainingData) -> None:
 
 
 def _examples(doc: YamlDoc, block: dict[str, Any], i: int) -> list[tuple[int, str]]:
-    """(line number, text) of each '- ' item; a '|' block starts on the line after its key."""
+    """(line number, text) of each example: '- ' lines of a block string, or a list of
+    ``text:`` (and ``metadata:``) mappings."""
     raw = block.get("examples")
     if raw is None:
         raise doc.error("block has no 'examples'", "nlu", i)
+    if isinstance(raw, list):
+        items = []
+        for j, item in enumerate(raw):
+            doc.check_keys(item, EXAMPLE_KEYS, "nlu", i, "examples", j, where="an example")
+            if not isinstance(item.get("text"), str):
+                raise doc.error("an example needs a 'text'", "nlu", i, "examples", j)
+            items.append((doc.line_of("nlu", i, "examples", j, "text"), item["text"].strip()))
+        return items
     if not isinstance(raw, str):
         raise doc.error("'examples' must be a block string of '- ' lines", "nlu", i, "examples")
     first = doc.line_of("nlu", i, "examples") + 1

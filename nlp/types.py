@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from typing import Any
 
 FALLBACK_INTENT = "nlu_fallback"
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
@@ -28,14 +29,29 @@ def sentiment_label(label: object, numeric: bool = True) -> str | None:
 @dataclass(frozen=True)
 class Entity:
     entity: str
-    value: str
+    value: Any  # text; Duckling dimensions give numbers, dicts (time intervals)...
     start: int
     end: int
-    confidence: float = 1.0
+    confidence: float | None = 1.0
     extractor: str = "RegexEntityExtractor"
+    role: str | None = None
+    group: str | None = None
+    additional_info: dict | None = None  # Duckling's own value object, as Rasa passes it
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Rasa's entity shape: ``role``, ``group`` and ``additional_info`` only when set."""
+        out = {
+            "entity": self.entity,
+            "value": self.value,
+            "start": self.start,
+            "end": self.end,
+            "confidence": self.confidence,
+            "extractor": self.extractor,
+        }
+        for key in ("role", "group", "additional_info"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        return out
 
 
 @dataclass(frozen=True)
@@ -77,13 +93,19 @@ class ParseResult:
     sentiment: Sentiment
     redacted_text: str
     pii: list[PIISpan] = field(default_factory=list)
+    # Rasa's ResponseSelector output ({"all_retrieval_intents": [...], "default": {...}});
+    # None when the pipeline has no ResponseSelector.
+    response_selector: dict | None = None
 
     def to_dict(self) -> dict:
         """Rasa's /model/parse response, plus Carebot's sentiment."""
-        return {
+        out = {
             "text": self.text,
             "intent": self.intent.to_dict(),
             "intent_ranking": [i.to_dict() for i in self.intent_ranking],
             "entities": [e.to_dict() for e in self.entities],
             "sentiment": self.sentiment.to_dict(),
         }
+        if self.response_selector is not None:
+            out["response_selector"] = self.response_selector
+        return out

@@ -1,6 +1,9 @@
+"""Regexes and lookup tables as Rasa's RegexEntityExtractor reads them, and synonyms as
+EntitySynonymMapper maps them."""
+
 import pytest
 
-from nlp.entities import SPACY_EXTRACTOR, EntityExtractor
+from nlp.entities import REGEX_EXTRACTOR, EntityExtractor
 from nlp.training_data import load_nlu_files
 
 
@@ -13,25 +16,18 @@ def values(entities, name):
     return [e.value for e in entities if e.entity == name]
 
 
-def test_order_id_is_found_case_insensitively_and_upper_cased(extractor):
+def test_order_id_regex_is_found_case_insensitively(extractor):
     entities = extractor.extract("where is a10023?")
-    assert [(e.entity, e.value, e.start, e.end) for e in entities] == [
-        ("order_id", "A10023", 9, 15)
+    assert [(e.entity, e.value, e.start, e.end, e.extractor) for e in entities] == [
+        ("order_id", "a10023", 9, 15, REGEX_EXTRACTOR)
     ]
 
 
-def test_email_is_extracted_lower_cased(extractor):
-    assert values(extractor.extract("mail me at Jo.Doe@Example.COM please"), "email") == [
-        "jo.doe@example.com"
-    ]
-
-
-@pytest.mark.parametrize(
-    ("text", "amount"),
-    [("I was charged $25", "25"), ("it cost 40 dollars", "40"), ("refund €19.99", "19.99")],
-)
-def test_money_amounts_become_numbers(extractor, text, amount):
-    assert values(extractor.extract(text), "amount") == [amount]
+def test_case_sensitive_option_keeps_the_pattern_exact(nlu_yaml):
+    data = load_nlu_files([nlu_yaml])
+    data.regexes["order_id"] = [r"\bA\d{5}\b"]
+    strict = EntityExtractor.from_training_data(data, case_sensitive=True)
+    assert values(strict.extract("a10023 or A10451"), "order_id") == ["A10451"]
 
 
 def test_lookup_matches_whole_words_only(extractor):
@@ -40,26 +36,21 @@ def test_lookup_matches_whole_words_only(extractor):
 
 
 def test_synonym_variants_map_to_the_canonical_value(extractor):
-    entities = extractor.extract("looking for gadgets and Sneakers")
+    entities = extractor.map_synonyms(extractor.extract("looking for gadgets and Sneakers"))
     assert values(entities, "product_category") == ["electronics", "shoes"]
 
 
 def test_annotated_values_are_learned_as_synonyms(extractor):
-    assert values(extractor.extract("can I return the blender"), "product_category") == ["kitchen"]
+    entities = extractor.map_synonyms(extractor.extract("can I return the blender"))
+    assert values(entities, "product_category") == ["kitchen"]
 
 
-def test_spacy_person_and_place_pass_through(extractor, spacy_nlp):
-    text = "This is Maria Garcia from Madrid"
-    entities = extractor.extract(text, spacy_nlp(text))
-    spacy_found = {(e.entity, e.value) for e in entities if e.extractor == SPACY_EXTRACTOR}
-    assert ("GPE", "Madrid") in spacy_found
-
-
-def test_regex_entity_wins_over_an_overlapping_spacy_entity(extractor, spacy_nlp):
-    text = "I paid $25 for order A10023"
-    entities = extractor.extract(text, spacy_nlp(text))
-    assert [(e.entity, e.value) for e in entities] == [("amount", "25"), ("order_id", "A10023")]
-    assert all(e.extractor == "RegexEntityExtractor" for e in entities)
+def test_a_pattern_named_after_no_annotated_entity_only_feeds_the_tagger(nlu_yaml):
+    data = load_nlu_files([nlu_yaml])
+    data.regexes["zipcode"] = [r"\b\d{5}\b"]
+    extractor = EntityExtractor.from_training_data(data)
+    assert values(extractor.extract("my zip is 10115"), "zipcode") == []
+    assert "zipcode" in {name for name, _ in extractor.patterns}
 
 
 def test_saved_config_loads_back_equal(extractor, tmp_path):

@@ -59,7 +59,7 @@ def test_trained_nlu_parses_the_same_after_loading_in_a_fresh_process(
     report = train(nlu_yaml, target, progress=False, onnx=False)
     assert not report.sentiment_trained
     assert NLU.is_trained(target)
-    assert json.loads((target / "metadata.json").read_text())["nlu_yaml_sha256"]
+    assert json.loads((target / "metadata.json").read_text())["nlu_files"][str(nlu_yaml)]
 
     expected = [r.to_dict() for r in NLU.load(target).parse_batch(PROBES)]
     fresh = run_fresh(

@@ -28,7 +28,7 @@ def test_json_annotation_sets_entity_and_value():
 def test_several_annotations_keep_offsets_in_the_plain_text():
     example = parse_example("[A10023](order_id) costs [$25](amount)")
     assert example.text == "A10023 costs $25"
-    start, end, _, _ = example.entities[1]
+    start, end = example.entities[1][:2]
     assert example.text[start:end] == "$25"
 
 
@@ -46,10 +46,10 @@ def test_unsupported_top_level_key_names_file_line_and_key(write_yaml):
         """\
         version: "3.1"
         nlu: []
-        stories: []
+        storys: []
         """
     )
-    with pytest.raises(BotFileError, match=rf"{path}:3: unsupported key 'stories'"):
+    with pytest.raises(BotFileError, match=rf"{path}:3: unsupported key 'storys'"):
         load_nlu_files([path])
 
 
