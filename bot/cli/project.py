@@ -30,6 +30,13 @@ def _guarded(debug: bool, run: Callable[[], int]) -> None:
     from bot.dialogue.project.scaffold import ScaffoldError
     from nlp.yamlfile import BotFileError
 
+    context = click.get_current_context(silent=True)
+    # `carebot --debug data validate` and `carebot data validate --debug` both show tracebacks;
+    # the group's own handler turns user errors into one line unless its flag is set
+    if context is not None:
+        debug = debug or bool(context.meta.get("carebot.debug"))
+        if debug:
+            context.meta["carebot.debug"] = True
     try:
         code = run()
     except (BotFileError, ScaffoldError) as exc:

@@ -18,3 +18,9 @@ def line_of(path: Path, fragment: str) -> int:
         if fragment in line and not line.lstrip().startswith("#"):
             return number
     raise AssertionError(f"{fragment!r} not in {path}")
+
+
+def lines_of(path: Path, fragment: str) -> list[int]:
+    """Every line of ``path`` containing ``fragment`` (comments skipped), 1-based."""
+    return [number for number, line in enumerate(path.read_text().splitlines(), start=1)
+            if fragment in line and not line.lstrip().startswith("#")]
