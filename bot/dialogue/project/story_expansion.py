@@ -28,12 +28,15 @@ class Part:
     steps: list = field(default_factory=list)
     start: list[Checkpoint] = field(default_factory=list)
     end: list[Checkpoint] = field(default_factory=list)
+    # the part's steps once each "or" is resolved: (steps, labels of the choices made)
+    variants: list[tuple[list[Step], list[str]]] = field(default_factory=list)
 
 
 def expand_blocks(blocks: list[Block], warnings: list[str]) -> list[Story]:
     parts = [part for block in blocks for part in _split(block)]
     consumers: dict[str, list[tuple[Part, Checkpoint]]] = defaultdict(list)
     for part in parts:
+        part.variants = _variants(part)
         for checkpoint in part.start:
             consumers[checkpoint.name].append((part, checkpoint))
     produced = {cp.name for part in parts for cp in part.end}
@@ -49,9 +52,14 @@ def expand_blocks(blocks: list[Block], warnings: list[str]) -> list[Story]:
                                 "nowhere: no story starts with it")
     stories: list[Story] = []
     for part in parts:
-        if not part.start:
-            for path in _paths([part], consumers):
-                stories.extend(_linear_stories(path))
+        if part.start:
+            continue
+        paths: list[list[tuple[Part, int]]] = []
+        for index in range(len(part.variants)):
+            paths.extend(_paths([(part, index)], consumers))
+            if len(paths) > MAX_VARIANTS:
+                _too_many(part.block, len(paths))
+        stories.extend(_story(path) for path in paths)
     return stories
 
 
@@ -72,59 +80,69 @@ def _split(block: Block) -> list[Part]:
     return parts
 
 
-def _paths(path: list[Part], consumers: dict) -> list[list[Part]]:
-    last = path[-1]
-    followers = [
-        part for cp in last.end for part, start in consumers.get(cp.name, [])
-        if part not in path and _slots_match(path, start)
-    ]
+def _variants(part: Part) -> list[tuple[list[Step], list[str]]]:
+    choices = [step.alternatives if isinstance(step, OrStep) else [step] for step in part.steps]
+    count = 1
+    for options in choices:
+        count *= len(options)
+    if count > MAX_VARIANTS:
+        _too_many(part.block, count)
+    variants = []
+    for combination in itertools.product(*choices):
+        labels = [_label(step) for step, options in zip(combination, choices, strict=True)
+                  if len(options) > 1]
+        variants.append((list(combination), labels))
+    return variants
+
+
+def _too_many(block: Block, count: int) -> None:
+    raise BotFileError(f"{block.source}: {block.kind} '{block.name}' has {count} combinations "
+                       f"of 'or' alternatives and checkpoints (more than {MAX_VARIANTS}); "
+                       "split it into several stories")
+
+
+def _paths(path: list[tuple[Part, int]], consumers: dict) -> list[list[tuple[Part, int]]]:
+    last, _ = path[-1]
+    visited = [part for part, _ in path]
+    followers = []
+    for checkpoint in last.end:
+        for part, start in consumers.get(checkpoint.name, []):
+            if part not in visited and part not in followers and _slots_match(path, start):
+                followers.append(part)
     if not followers:
         return [path]
-    result: list[list[Part]] = []
-    for part in dict.fromkeys(followers):
-        result.extend(_paths([*path, part], consumers))
+    result = []
+    for part in followers:
+        for index in range(len(part.variants)):
+            result.extend(_paths([*path, (part, index)], consumers))
     return result
 
 
-def _slots_match(path: list[Part], checkpoint: Checkpoint) -> bool:
+def _slots_match(path: list[tuple[Part, int]], checkpoint: Checkpoint) -> bool:
     # a start checkpoint with slot_was_set only continues paths that set those values
     if not checkpoint.slots:
         return True
     values = {}
-    for part in path:
-        for step in part.steps:
+    for part, index in path:
+        for step in part.variants[index][0]:
             if isinstance(step, SlotStep):
                 values.update(step.slots)
     return all(values.get(name) == value for name, value in checkpoint.slots.items())
 
 
-def _linear_stories(path: list[Part]) -> list[Story]:
-    first = path[0].block
-    names = [p.block.name for i, p in enumerate(path) if i == 0 or p.block is not path[i - 1].block]
-    name = " > ".join(names)
-    raw_steps = [step for part in path for step in part.steps]
-    choices = [step.alternatives if isinstance(step, OrStep) else [step] for step in raw_steps]
-    count = 1
-    for options in choices:
-        count *= len(options)
-    if count > MAX_VARIANTS:
-        raise BotFileError(f"{first.source}: {first.kind} '{name}' has {count} combinations of "
-                           f"'or' alternatives (more than {MAX_VARIANTS}); split it into "
-                           "several stories")
-    has_or = count > 1
-    stories = []
-    for combination in itertools.product(*choices):
-        label = ""
-        if has_or:
-            chosen = [_label(step) for step, options in zip(combination, choices, strict=True)
-                      if len(options) > 1]
-            label = f" (or: {', '.join(chosen)})"
-        stories.append(Story(
-            name=name + label, kind=first.kind, steps=list(combination), source=first.source,
-            condition=list(first.condition), conversation_start=first.conversation_start,
-            wait_for_user_input=path[-1].block.wait_for_user_input,
-        ))
-    return stories
+def _story(path: list[tuple[Part, int]]) -> Story:
+    first = path[0][0].block
+    blocks = [part.block for part, _ in path]
+    names = [b.name for i, b in enumerate(blocks) if i == 0 or b is not blocks[i - 1]]
+    labels = [label for part, index in path for label in part.variants[index][1]]
+    name = " > ".join(names) + (f" (or: {', '.join(labels)})" if labels else "")
+    return Story(
+        name=name, kind=first.kind,
+        steps=[step for part, index in path for step in part.variants[index][0]],
+        source=first.source, condition=list(first.condition),
+        conversation_start=first.conversation_start,
+        wait_for_user_input=blocks[-1].wait_for_user_input,
+    )
 
 
 def _label(step: Step) -> str:

@@ -18,9 +18,12 @@ from bot.dialogue.project.loader import load_project_with_issues
 from bot.dialogue.project.model import DEFAULT_INTENTS, ActionStep, RasaProject, UserStep
 from bot.dialogue.project.nlu_scan import NluSummary
 
-# Responses Rasa's built-in actions utter when the project defines them.
+# Responses Rasa's built-in actions utter when the project defines them, and those Carebot's
+# own (handoff, fallback offer; sentiment escalation hands over without any rule) utter.
 BUILTIN_RESPONSES = ("utter_default", "utter_ask_rephrase", "utter_restart", "utter_back",
-                     "utter_ask_affirmation", "utter_revert_fallback_and_reapply_last_intent")
+                     "utter_ask_affirmation", "utter_handoff", "utter_offer_handoff",
+                     "utter_action_failed")
+BUILTIN_RESPONSE_PREFIXES = ("utter_handoff_",)  # utter_handoff_<reason>, e.g. _complaint
 
 
 @dataclass
@@ -131,7 +134,7 @@ def _response_issues(project: RasaProject) -> list[Issue]:
     issues = []
     for name in domain.responses:
         base = name.split("/", 1)[0]
-        if base in used or name in used:
+        if base in used or name in used or name.startswith(BUILTIN_RESPONSE_PREFIXES):
             continue
         if code and re.search(rf"['\"]{re.escape(name)}['\"]", code):
             continue  # uttered by a custom action (dispatcher.utter_message(response=...))

@@ -352,3 +352,61 @@ def test_training_data_at_any_depth_and_mixed_files(rasa_init: Path):
                                    rasa_init / "data" / "rules.yml"]
     assert rasa_init / "data" / "mixed.yml" in project.nlu_files
     assert len(project.training_stories) == 4
+
+
+def test_a_test_message_written_as_an_intent_payload_gives_its_entities(rasa_init: Path):
+    replace_in(rasa_init / "tests" / "test_stories.yml", "hello there!",
+               '/greet{"name": "Ada"}')
+    step = load_project(rasa_init).test_stories[0].steps[0]
+    assert (step.intent, step.entities) == ("greet", ({"entity": "name", "value": "Ada"},))
+
+
+def test_an_or_of_slot_values_and_a_checkpoint_that_needs_a_slot_value(rasa_init: Path):
+    replace_in(rasa_init / "domain.yml", "responses:\n", textwrap.dedent("""\
+        slots:
+          mood:
+            type: categorical
+            values: [good, bad]
+            mappings:
+            - type: custom
+        responses:
+        """))
+    write(rasa_init / "data" / "stories.yml", """
+        stories:
+        - story: set mood
+          steps:
+          - intent: greet
+          - action: utter_greet
+          - or:
+            - slot_was_set:
+              - mood: good
+            - slot_was_set:
+              - mood: bad
+          - checkpoint: mood_known
+        - story: bad mood
+          steps:
+          - checkpoint: mood_known
+            slot_was_set:
+            - mood: bad
+          - action: utter_cheer_up
+        """)
+    stories = load_project(rasa_init).training_stories
+    assert [s.name for s in stories] == ["set mood (or: mood='good')",
+                                         "set mood > bad mood (or: mood='bad')"]
+
+
+def test_a_story_with_too_many_combinations_is_refused(rasa_init: Path):
+    alternatives = "  - or:\n    - intent: affirm\n    - intent: deny\n    - intent: greet\n"
+    write(rasa_init / "data" / "stories.yml",
+          "stories:\n- story: explosion\n  steps:\n" + alternatives * 9)
+    with pytest.raises(BotFileError, match=r"story 'explosion' has 19683 combinations of 'or' "
+                                           r"alternatives and checkpoints \(more than 10000\)"):
+        load_project(rasa_init)
+
+
+def test_domain_yml_wins_over_a_domain_folder(rasa_init: Path):
+    write(rasa_init / "domain" / "extra.yml", "intents:\n  - ignored_intent\n")
+    project = load_project(rasa_init)
+    assert "ignored_intent" not in project.domain.intents
+    assert project.warnings == [f"{rasa_init / 'domain'}: ignored because domain.yml exists; "
+                                "keep one of them"]
