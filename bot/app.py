@@ -20,9 +20,8 @@ from bot.channels.websocket import add_websocket_channel
 from bot.config import Config
 from bot.console.routes import add_agent_console
 from bot.dashboard.routes import add_dashboard_routes
+from bot.dialogue.assistant import ModelsMissing, load_assistant
 from bot.dialogue.conversations import ConversationService
-from bot.dialogue.domain import load_bot
-from bot.dialogue.engine import DialogueEngine
 from bot.dialogue.hub import make_hub
 from bot.dialogue.nlu_batcher import NLUService
 from bot.web.auth import login_handler, logout, whoami
@@ -38,22 +37,24 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 async def _runtime(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
-    bot = load_bot(config.domain_path, config.rules_path)
     from nlp.pipeline import NLU as NLUModel  # heavy import: only when a server starts
 
-    if not NLUModel.is_trained(config.models_dir):
-        raise RuntimeError(f"no trained models in {config.models_dir}; run `carebot train` first")
+    if not NLUModel.is_trained(config.models_dir, config.base_models_dir):
+        raise ModelsMissing(f"no trained models in {config.models_dir}; run `carebot train` "
+                            f"in {config.project_dir} first")
+    assistant = await asyncio.to_thread(load_assistant, config.project_dir, config.models_dir,
+                                        config.escalation)
     await asyncio.to_thread(migrate, config.database_url)
     db = make_engine(config.database_url)
     store = ConversationStore(db)
     log = ConversationLog(db, spool_dir=config.spool_dir)
     log.start()
     logger.info("loading models from %s", config.models_dir)
-    model = await asyncio.to_thread(NLUModel.load, config.models_dir)
-    nlu = NLUService(model, known_intents=set(bot.intents))
+    model = await asyncio.to_thread(NLUModel.load, config.models_dir,
+                                    base_dir=config.base_models_dir)
+    nlu = NLUService(model, known_intents=set(assistant.domain.intents))
     await nlu.start()
     shop = ShopRepository(db)
-    dialogue = DialogueEngine(bot, config.escalation)
 
     def lookup_customer(external_id: str) -> dict | None:
         info = shop.customer_by_external_id(external_id)
@@ -62,8 +63,8 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
         return {"id": store.customer_id_for(external_id), "email": info.email, "vip": info.vip}
 
     hub = await make_hub(config.redis_url)
-    service = ConversationService(dialogue, nlu, store, log, lookup_customer=lookup_customer,
-                                  hub=hub)
+    service = ConversationService(assistant.processor, nlu, store, log,
+                                  lookup_customer=lookup_customer, hub=hub)
     app[NLU] = nlu
     app[SERVICE] = service
     app[STORE] = store
@@ -73,6 +74,7 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     logger.info("Carebot ready: database %s", db.url.render_as_string(hide_password=True))
     yield
     await nlu.close()
+    await assistant.close()
     await hub.close()
     if not await asyncio.to_thread(log.close, 30.0):
         logger.error("conversation log could not be written; unwritten records were spooled")

@@ -1,10 +1,12 @@
-"""Server configuration, read from the environment (CAREBOT_*) and an optional config.yml,
-with overrides from the CLI."""
+"""Carebot's configuration: the one reader of the environment (CAREBOT_*) and of Carebot's
+own settings file, ``carebot.yml`` (Rasa's ``config.yml`` belongs to the Rasa project and is
+read by ``bot.dialogue.project``), with overrides from the CLI."""
 
 from __future__ import annotations
 
 import os
 import secrets
+import sys
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,8 @@ class EscalationPolicy:
     negative_threshold: float = 0.8  # p(negative) that counts as "clearly negative"
     fallbacks_before_offer: int = 2  # misunderstandings in a row before offering a human
     escalate_complaints: bool = True
+    # the project's intents that mean a complaint: action_handoff records them as such
+    complaint_intents: tuple[str, ...] = ()
     vip_negative_turns: int = 1  # VIP customers are handed over sooner
     # The agents' queue: urgency = priority + minutes waited / this + 1 for valuable customers.
     wait_minutes_per_level: float = 5.0
@@ -69,6 +73,12 @@ class EscalationPolicy:
 
 
 def _setting(value: Any, kind: type, where: str) -> Any:
+    if kind is tuple:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise ValueError(f"{where} must be a list of names, not {value!r}")
     if kind is bool:
         text = str(value).strip().lower()
         if text in ("1", "true", "yes", "on", "0", "false", "no", "off"):
@@ -82,11 +92,37 @@ def _setting(value: Any, kind: type, where: str) -> Any:
     raise ValueError(f"{where} must be {expected}, not {value!r}")
 
 
-SETTINGS_KEYS = ("escalation", "allowed_origins")
+SETTINGS_FILE = "carebot.yml"
+SETTINGS_KEYS = ("escalation", "allowed_origins", "recommender")
+LEGACY_KEYS = ("escalation", "allowed_origins")
+
+
+class SettingsError(ValueError):
+    """Carebot's settings cannot be used as written; the message says where and what to do."""
+
+
+def legacy_settings_problem(project_dir: Path) -> str | None:
+    """A Carebot 0.1 ``config.yml`` (escalation / allowed_origins) where Rasa's config.yml
+    now lives: say where those settings moved."""
+    path = project_dir / "config.yml"
+    if not path.is_file():
+        return None
+    from nlp.yamlfile import read_yaml
+
+    data = read_yaml(path).data
+    if not isinstance(data, dict):
+        return None
+    found = [key for key in LEGACY_KEYS if key in data]
+    if not found:
+        return None
+    return (f"{path}: {', '.join(found)} are Carebot settings; config.yml is now Rasa's "
+            f"(recipe, language, pipeline, policies). Move {', '.join(found)} to "
+            f"{project_dir / SETTINGS_FILE}.")
 
 
 def read_settings_file(path: Path) -> dict[str, Any]:
-    """config.yml: ``escalation:`` (EscalationPolicy fields) and ``allowed_origins:``."""
+    """carebot.yml: ``escalation:`` (EscalationPolicy fields), ``allowed_origins:`` and
+    ``recommender:`` (train the product recommender from the shop's orders)."""
     if not path.is_file():
         return {}
     from nlp.yamlfile import read_yaml
@@ -97,6 +133,8 @@ def read_settings_file(path: Path) -> dict[str, Any]:
     if "escalation" in data:
         doc.check_keys(data["escalation"] or {}, [f.name for f in fields(EscalationPolicy)],
                        "escalation", where="escalation")
+    if "recommender" in data and not isinstance(data["recommender"], bool):
+        raise doc.error("recommender must be true or false", "recommender")
     origins = data.get("allowed_origins")
     if origins is not None and not (isinstance(origins, list)
                                     and all(isinstance(o, str) for o in origins)):
@@ -110,6 +148,8 @@ class Config:
     project_dir: Path = field(default_factory=Path.cwd)
     database_url: str = ""
     models_dir: Path = Path("models")
+    # the sentence encoder and sentiment model every project shares, built once per install
+    base_models_dir: Path = Path("models") / "base"
     redis_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8080
@@ -121,18 +161,7 @@ class Config:
     escalation: EscalationPolicy = field(default_factory=EscalationPolicy)
     # Pages that may open the widget's WebSocket, e.g. ("https://shop.example.com",); "*": any.
     allowed_origins: tuple[str, ...] = ("*",)
-
-    @property
-    def domain_path(self) -> Path:
-        return self.project_dir / "domain.yml"
-
-    @property
-    def rules_path(self) -> Path:
-        return self.project_dir / "data" / "rules.yml"
-
-    @property
-    def nlu_path(self) -> Path:
-        return self.project_dir / "data" / "nlu.yml"
+    train_recommender: bool = False  # carebot.yml ``recommender: true``
 
     def with_overrides(self, **kwargs) -> Config:
         return replace(self, **{k: v for k, v in kwargs.items() if v is not None})
@@ -142,7 +171,11 @@ class Config:
         env = dict(os.environ if env is None else env)
         project_dir = Path(env.get("CAREBOT_PROJECT_DIR", Path.cwd())).resolve()
         models_dir = Path(env.get("CAREBOT_MODELS_DIR", project_dir / "models")).resolve()
-        settings_path = Path(env.get("CAREBOT_CONFIG", project_dir / "config.yml"))
+        settings_path = Path(env.get("CAREBOT_CONFIG", project_dir / SETTINGS_FILE))
+        if "CAREBOT_CONFIG" not in env:
+            problem = legacy_settings_problem(project_dir)
+            if problem:
+                raise SettingsError(problem)
         settings = read_settings_file(settings_path)
         escalation = {**(settings.get("escalation") or {}),
                       **{k[len("CAREBOT_ESCALATION_"):].lower(): v for k, v in env.items()
@@ -152,6 +185,8 @@ class Config:
             project_dir=project_dir,
             database_url=env.get("CAREBOT_DATABASE_URL") or _default_db_url(project_dir),
             models_dir=models_dir,
+            base_models_dir=Path(env.get("CAREBOT_BASE_MODELS_DIR")
+                                 or Path(sys.prefix) / "share" / "carebot" / "base-models"),
             redis_url=env.get("CAREBOT_REDIS_URL") or None,
             host=env.get("CAREBOT_HOST", "127.0.0.1"),
             port=int(env.get("CAREBOT_PORT", "8080")),
@@ -162,4 +197,5 @@ class Config:
                 escalation, f"{settings_path.name} / CAREBOT_ESCALATION_*"),
             allowed_origins=tuple(o.strip() for o in origins.split(",") if o.strip())
             if origins else tuple(settings.get("allowed_origins") or ("*",)),
+            train_recommender=bool(settings.get("recommender", False)),
         )

@@ -112,11 +112,12 @@ def nlu_evaluate(
     from nlp.intent import IntentClassifier
 
     try:
-        texts, labels = read_training_file(train_file or config.nlu_path, text_column, label_column)
+        texts, labels = read_training_file(train_file or config.project_dir / "data" / "nlu.yml",
+                                           text_column, label_column)
         if oos_label is not None:
             kept = [(t, lab) for t, lab in zip(texts, labels, strict=True) if lab != oos_label]
             texts, labels = [t for t, _ in kept], [lab for _, lab in kept]
-        encoder = SentenceEncoder.shared(config.models_dir)
+        encoder = SentenceEncoder.shared(config.base_models_dir)
 
         def make(thr: float = 0.3) -> IntentClassifier:
             return IntentClassifier(encoder=encoder, threshold=thr)
@@ -183,7 +184,7 @@ def sentiment_evaluate(
     from nlp.encoder import SentenceEncoder
     from nlp.evaluate import EvaluationDataError, read_csv_columns, sentiment_report
 
-    encoder = SentenceEncoder.shared(config.models_dir)
+    encoder = SentenceEncoder.shared(config.base_models_dir)
     if not encoder.has_sentiment:
         raise click.ClickException(
             f"no trained sentiment model in {config.models_dir}; run `carebot train` first"

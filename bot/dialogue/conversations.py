@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from analytics.store.reads import ConversationStore
 from analytics.store.records import ConversationRecord, EventRecord, MessageRecord, new_id
 from analytics.store.writer import ConversationLog
-from bot.dialogue.engine import DialogueEngine, Reply
-from bot.dialogue.hub import Hub
+from bot.dialogue.hub import CUSTOMER_TOPIC, Hub
 from bot.dialogue.nlu_batcher import NLUService
+from bot.dialogue.processor import Conversation, MessageProcessor, TurnResult
 from bot.dialogue.state import ConversationState
 from nlp.pii import find_pii, mask
-from nlp.types import ParseResult
+from nlp.types import FALLBACK_INTENT, ParseResult
 
 logger = logging.getLogger(__name__)
 
@@ -60,10 +60,10 @@ class ConversationNotFound(LookupError):
 class ConversationService:
     """Owns conversation state in memory (backed by the store) and runs each turn."""
 
-    def __init__(self, engine: DialogueEngine, nlu: NLUService, store: ConversationStore,
+    def __init__(self, processor: MessageProcessor, nlu: NLUService, store: ConversationStore,
                  log: ConversationLog, lookup_customer: Callable[[str], dict | None] | None = None,
                  hub: Hub | None = None):
-        self.engine = engine
+        self.processor = processor
         self.nlu = nlu
         self.store = store
         self.log = log
@@ -110,7 +110,7 @@ class ConversationService:
 
     async def identify(self, state: ConversationState, customer_external_id: str | None) -> None:
         """Attach a verified customer to the conversation (only called after HMAC checks)."""
-        if not customer_external_id or state.slots.get("customer_id") == customer_external_id:
+        if not customer_external_id or state.slot("customer_id") == customer_external_id:
             return
         customer = None
         if self.lookup_customer:
@@ -118,8 +118,9 @@ class ConversationService:
         if customer is None:
             logger.warning("verified customer %s is not in the shop's data", customer_external_id)
             return
-        state.slots["customer_id"] = customer_external_id
-        state.slots["email"] = customer["email"]
+        # slots the project may use (a verified customer need not give their email again)
+        state.set_slot("customer_id", customer_external_id)
+        state.set_slot("email", customer["email"])
         state.customer_db_id = customer["id"]
         state.vip = bool(customer.get("vip"))
 
@@ -129,7 +130,7 @@ class ConversationService:
         """Run one customer turn and return the bot's messages (empty while a person holds it)."""
         async with self.lock(conversation_id):
             cached = await self.get_state(conversation_id, create=True, channel=channel)
-            verified = cached.slots.get("customer_id")
+            verified = cached.slot("customer_id")
             if verified and customer_external_id != verified:
                 raise ConversationForbidden(
                     f"conversation '{conversation_id}' belongs to a verified customer; "
@@ -147,18 +148,65 @@ class ConversationService:
                 state.status = "bot"  # writing again after a resolution reopens it with the bot
             received = time.time()
             parse = await self.nlu.parse(text)
-            reply = await self.engine.respond(state, parse.to_dict())
+            reply = await self._respond(state, text, parse, message_id)
             self._remember(state)
             tracker = self.save_state(state)
             records = self._log_turn(state, parse, reply, received, message_id)
             await self.hub.save_state(state.id, tracker)
             await self._notify(state.id, {"type": "turn", "status": state.status,
                                           "intent": parse.intent.name, "records": records})
-            if reply.escalation:
+            if reply.handoff:
                 await self._open_escalation(state, reply)
             return reply.messages
 
-    def _log_turn(self, state: ConversationState, parse: ParseResult, reply: Reply,
+    async def _respond(self, state: ConversationState, text: str, parse: ParseResult,
+                       message_id: str | None) -> TurnResult:
+        """Run the dialogue on the state: the Rasa events of the turn are added to it."""
+        state.turns += 1
+        state.last_active_at = time.time()
+        parse_data = parse.to_dict()
+        if parse.intent.name == FALLBACK_INTENT:
+            state.fallback_count += 1
+        conversation = Conversation(state.id, state.events, state.channel, state.vip,
+                                    state.negative_streak)
+        reply = await self.processor.handle_message(
+            conversation, text, parse_data, paused=state.status in ("escalated", "agent"),
+            message_id=message_id)
+        state.negative_streak = conversation.negative_streak
+        if reply.handoff and state.status == "bot":
+            state.status = "escalated"
+            state.escalated = True
+        return reply
+
+    async def trigger_intent(self, conversation_id: str, intent: str,
+                             entities: list[dict] | None = None) -> tuple[ConversationState, list[dict]]:
+        """Run the bot as if the customer had said ``intent`` (a reminder firing, Rasa's
+        ``POST /conversations/{id}/trigger_intent``); the customer's open chats get the bot's
+        messages. Nothing happens while a person holds the conversation."""
+        async with self.lock(conversation_id):
+            state = (await self.get_state(conversation_id)).working_copy()
+            if state.status in ("escalated", "agent"):
+                return state, []
+            conversation = Conversation(state.id, state.events, state.channel, state.vip,
+                                        state.negative_streak)
+            reply = await self.processor.trigger_intent(conversation, intent, entities)
+            if reply.handoff and state.status == "bot":
+                state.status, state.escalated = "escalated", True
+            state.last_active_at = time.time()
+            self._remember(state)
+            tracker = self.save_state(state)
+            records = self._log_turn(state, None, reply, time.time(), None)
+            await self.hub.save_state(state.id, tracker)
+            await self._notify(state.id, {"type": "turn", "status": state.status,
+                                          "intent": intent, "records": records})
+            if reply.handoff:
+                await self._open_escalation(state, reply)
+            for message in reply.messages:
+                await self.hub.publish(CUSTOMER_TOPIC, {"conversation_id": state.id,
+                                                        "event": {"type": "bot", **message}})
+            return state, reply.messages
+
+    def _log_turn(self, state: ConversationState, parse: ParseResult | None, reply: TurnResult,
                   received: float, message_id: str | None) -> list[MessageRecord]:
         records = [MessageRecord(
             id=message_id or new_id(), conversation_id=state.id, sender="user",
@@ -168,7 +216,7 @@ class ConversationService:
             sentiment_label=parse.sentiment.label, sentiment_score=float(parse.sentiment.score),
             data={"pii": sorted({p.kind for p in parse.pii})} if parse.pii else {},
             created_at=_utc(received),
-        )]
+        )] if parse is not None else []
         now = time.time()
         for i, message in enumerate(reply.messages):
             records.append(MessageRecord(
@@ -209,15 +257,14 @@ class ConversationService:
             except Exception:  # the customer's turn must not fail because a console did
                 logger.exception("conversation listener failed on %s", event.get("type"))
 
-    async def _open_escalation(self, state: ConversationState, reply: Reply) -> None:
+    async def _open_escalation(self, state: ConversationState, reply: TurnResult) -> None:
         escalation_id = await asyncio.to_thread(
-            self.store.create_escalation, state.id, reply.escalation.reason,
-            reply.escalation.priority)
+            self.store.create_escalation, state.id, reply.handoff.reason, reply.handoff.priority)
         self.log.write(EventRecord(id=new_id(), conversation_id=state.id, type="escalation",
                                    actor="bot", created_at=_utc(time.time()),
                                    data={"escalation_id": escalation_id,
-                                         "reason": reply.escalation.reason,
-                                         "priority": reply.escalation.priority}))
+                                         "reason": reply.handoff.reason,
+                                         "priority": reply.handoff.priority}))
         await self._notify(state.id, {"type": "escalation", "escalation_id": escalation_id,
-                                      "reason": reply.escalation.reason,
-                                      "priority": reply.escalation.priority})
+                                      "reason": reply.handoff.reason,
+                                      "priority": reply.handoff.priority})

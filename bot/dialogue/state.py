@@ -1,4 +1,6 @@
-"""Per-conversation dialogue state, serialisable so it survives a server restart."""
+"""Per-conversation state: the conversation's Rasa events plus what Carebot keeps beside them
+(who holds the conversation, the customer, the rating). Serialisable, so it survives a
+restart; slots, the active loop and the latest message are read from the events."""
 
 from __future__ import annotations
 
@@ -6,69 +8,104 @@ import time
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-MAX_EVENTS = 60  # events kept for actions' context; the full log lives in the analytics store
+from bot.dialogue import events as ev
+from bot.dialogue import rasa_events as re_
+from bot.dialogue.project.model import ACTION_OFFER_HANDOFF, Domain
+
+# A conversation keeps every event of its current session; older sessions' events beyond
+# this many are dropped (the full message log lives in the analytics store).
+MAX_EVENTS = 2000
 
 
 @dataclass
 class ConversationState:
     id: str
     channel: str = "rest"
-    slots: dict[str, Any] = field(default_factory=dict)
-    active_form: str | None = None
-    requested_slot: str | None = None
     status: str = "bot"  # bot | escalated | agent | resolved
     customer_db_id: int | None = None  # set only for verified customers
     vip: bool = False
-    consecutive_fallbacks: int = 0
     fallback_count: int = 0
     negative_streak: int = 0
-    pending_question: str | None = None  # e.g. "offer_human": how to read a yes/no
     turns: int = 0
     escalated: bool = False
     assigned_agent_id: int | None = None
     started_at: float = field(default_factory=time.time)
     last_active_at: float = field(default_factory=time.time)
-    latest_message: dict = field(default_factory=dict)
-    latest_action_name: str | None = None
-    events: list[dict] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)  # Rasa events, oldest first
     recent_message_ids: list[str] = field(default_factory=list)  # client ids, to drop resends
     ended_at: float | None = None  # when an agent resolved it
     csat_rating: int | None = None  # 1-5, from the widget's prompt when the conversation ends
     csat_comment: str | None = None
 
+    # -- read from the events ---------------------------------------------------------------
+
+    @property
+    def slots(self) -> dict[str, Any]:
+        """Slots set in this conversation (without the domain's unset ones)."""
+        return ev.view(self.events).slots
+
+    def slot(self, name: str) -> Any:
+        return self.slots.get(name)
+
+    @property
+    def active_loop(self) -> str | None:
+        return ev.view(self.events).active_loop_name
+
+    @property
+    def latest_message(self) -> dict:
+        return (ev.view(self.events).latest_message or {}).get("parse_data") or {}
+
+    @property
+    def pending_question(self) -> str | None:
+        """"offer_human" while the bot's latest question was whether to get a person."""
+        names = [e.get("name") for e in self.events if e.get("event") == "action"]
+        names = [n for n in names if n != "action_listen"]
+        return "offer_human" if names and names[-1] == ACTION_OFFER_HANDOFF else None
+
+    # -- changes ----------------------------------------------------------------------------
+
     def add_event(self, event: dict) -> None:
-        event.setdefault("timestamp", time.time())
+        re_.stamp(event)
         self.events.append(event)
-        del self.events[:-MAX_EVENTS]
+        if len(self.events) > MAX_EVENTS:
+            self._drop_old_sessions()
+
+    def set_slot(self, name: str, value: Any) -> None:
+        self.add_event(re_.slot(name, value))
+
+    def _drop_old_sessions(self) -> None:
+        starts = [i for i, e in enumerate(self.events) if e.get("event") == "session_started"]
+        keep_from = next((i for i in reversed(starts) if len(self.events) - i <= MAX_EVENTS), None)
+        if keep_from:
+            # the action_session_start just before the session_started stays with it
+            del self.events[:max(0, keep_from - 1)]
 
     def working_copy(self) -> ConversationState:
-        """A copy a turn can change freely: the containers a turn mutates are copied, the
-        event dicts inside them are never changed after they are added."""
-        return replace(self, slots=dict(self.slots), events=list(self.events),
-                       recent_message_ids=list(self.recent_message_ids),
-                       latest_message=dict(self.latest_message))
+        """A copy a turn can change freely: the lists a turn appends to are copied, the event
+        dicts inside them are never changed after they are added."""
+        return replace(self, events=list(self.events),
+                       recent_message_ids=list(self.recent_message_ids))
+
+    # -- storage ----------------------------------------------------------------------------
 
     def to_dict(self) -> dict:
-        """The fields as a dict sharing their lists and dicts: serialise it before the state
-        changes again (the conversation log and the Redis copy do so at once). asdict's deep
-        copy of the events took ~5 ms of every turn."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        """The fields as a dict sharing their lists: serialise it before the state changes
+        again (the conversation log and the Redis copy do so at once). The active loop and a
+        pending question are added for the analytics rollups, which read them."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["active_form"] = self.active_loop
+        data["pending_question"] = self.pending_question
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> ConversationState:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
-    def rasa_tracker(self) -> dict:
-        """The tracker in the shape Rasa sends to an action server."""
-        return {
-            "sender_id": self.id,
-            "slots": {**self.slots, "requested_slot": self.requested_slot},
-            "latest_message": self.latest_message,
-            "events": list(self.events),
-            "paused": self.status in ("escalated", "agent"),
-            "followup_action": None,
-            "active_loop": {"name": self.active_form} if self.active_form else {},
-            "latest_action_name": self.latest_action_name,
-            "latest_event_time": self.last_active_at,
-        }
+    def rasa_tracker(self, domain: Domain | None = None) -> dict:
+        """The tracker as Rasa's HTTP API and action servers see it."""
+        if domain is None:
+            domain = Domain(intents={}, entities={}, slots={}, forms={}, responses={},
+                            actions=[])
+        return re_.tracker_for_actions(self.id, self.events, domain,
+                                       paused=self.status in ("escalated", "agent"))

@@ -35,6 +35,14 @@ class BadRequest(web.HTTPBadRequest):
 
 async def read_json_object(request: web.Request, max_bytes: int) -> dict:
     """The request body as a JSON object, or a 4xx that says what is wrong with it."""
+    body = await read_json(request, max_bytes)
+    if not isinstance(body, dict):
+        raise BadRequest("request body must be a JSON object")
+    return body
+
+
+async def read_json(request: web.Request, max_bytes: int):
+    """The request body as JSON (any value), or a 4xx that says what is wrong with it."""
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
@@ -51,8 +59,6 @@ async def read_json_object(request: web.Request, max_bytes: int) -> dict:
         body = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BadRequest(f"request body is not valid JSON: {exc.msg} at position {exc.pos}") from None
-    if not isinstance(body, dict):
-        raise BadRequest("request body must be a JSON object")
     return body
 
 

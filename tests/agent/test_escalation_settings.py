@@ -1,22 +1,17 @@
-"""The escalation policy comes from config.yml and CAREBOT_ESCALATION_* variables."""
+"""The escalation policy comes from carebot.yml and CAREBOT_ESCALATION_* variables."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
-from live_server import REPO
 
-from bot.config import Config, EscalationPolicy
-from bot.dialogue.domain import load_bot
-from bot.dialogue.engine import DialogueEngine
-from bot.dialogue.state import ConversationState
+from bot.config import Config, EscalationPolicy, SettingsError
 from nlp.yamlfile import BotFileError
 
 
 def write_config(tmp_path: Path, text: str) -> dict[str, str]:
-    (tmp_path / "config.yml").write_text(text)
+    (tmp_path / "carebot.yml").write_text(text)
     return {"CAREBOT_PROJECT_DIR": str(tmp_path)}
 
 
@@ -26,7 +21,7 @@ def test_without_settings_the_default_policy_applies(tmp_path):
     assert config.allowed_origins == ("*",)
 
 
-def test_config_yml_sets_the_escalation_policy_and_allowed_origins(tmp_path):
+def test_carebot_yml_sets_the_escalation_policy_and_allowed_origins(tmp_path):
     env = write_config(tmp_path, "escalation:\n  negative_turns: 3\n  escalate_complaints: false\n"
                                  "  wait_minutes_per_level: 2.5\n"
                                  "allowed_origins: [\"https://shop.example.com\"]\n")
@@ -37,7 +32,7 @@ def test_config_yml_sets_the_escalation_policy_and_allowed_origins(tmp_path):
     assert config.allowed_origins == ("https://shop.example.com",)
 
 
-def test_environment_variables_override_config_yml(tmp_path):
+def test_environment_variables_override_carebot_yml(tmp_path):
     env = write_config(tmp_path, "escalation:\n  negative_turns: 3\n")
     config = Config.from_env({**env, "CAREBOT_ESCALATION_NEGATIVE_TURNS": "4",
                               "CAREBOT_ESCALATION_VIP_NEGATIVE_TURNS": "2",
@@ -47,29 +42,26 @@ def test_environment_variables_override_config_yml(tmp_path):
     assert config.allowed_origins == ("https://a.example", "https://b.example")
 
 
-def test_an_unknown_setting_in_config_yml_names_file_line_and_key(tmp_path):
+def test_an_unknown_setting_in_carebot_yml_names_file_line_and_key(tmp_path):
     env = write_config(tmp_path, "escalation:\n  negative_turns: 3\n  angry_turns: 1\n")
-    with pytest.raises(BotFileError, match=r"config\.yml:3: unsupported key 'angry_turns'"):
+    with pytest.raises(BotFileError, match=r"carebot\.yml:3: unsupported key 'angry_turns'"):
         Config.from_env(env)
+
+
+def test_a_carebot_config_yml_of_old_says_where_its_settings_moved(tmp_path):
+    (tmp_path / "config.yml").write_text("escalation:\n  negative_turns: 3\n")
+    with pytest.raises(SettingsError, match=r"config\.yml: escalation are Carebot settings.*"
+                                            r"Move escalation to .*carebot\.yml"):
+        Config.from_env({"CAREBOT_PROJECT_DIR": str(tmp_path)})
+
+
+def test_rasas_config_yml_beside_carebot_yml_is_not_carebots_business(tmp_path):
+    (tmp_path / "config.yml").write_text("recipe: default.v1\nlanguage: en\npipeline:\n")
+    env = write_config(tmp_path, "escalation:\n  complaint_intents: [complaint, rant]\n")
+    assert Config.from_env(env).escalation.complaint_intents == ("complaint", "rant")
 
 
 def test_a_setting_of_the_wrong_type_is_refused_with_its_name(tmp_path):
     with pytest.raises(ValueError, match="negative_turns must be a whole number"):
         Config.from_env({"CAREBOT_PROJECT_DIR": str(tmp_path),
                          "CAREBOT_ESCALATION_NEGATIVE_TURNS": "many"})
-
-
-def complaint_reply(policy: EscalationPolicy):
-    engine = DialogueEngine(load_bot(REPO / "domain.yml", REPO / "data" / "rules.yml"), policy)
-    parse = {"text": "this is a disgrace", "intent": {"name": "complaint", "confidence": 0.95},
-             "entities": [], "sentiment": {"label": "neutral", "score": 0.0,
-                                           "scores": {"negative": 0.1, "neutral": 0.9}}}
-    return asyncio.run(engine.respond(ConversationState(id="policy"), parse))
-
-
-def test_complaints_go_to_a_person_by_default():
-    assert complaint_reply(EscalationPolicy()).escalation.reason == "complaint"
-
-
-def test_a_policy_can_keep_complaints_with_the_bot():
-    assert complaint_reply(EscalationPolicy(escalate_complaints=False)).escalation is None

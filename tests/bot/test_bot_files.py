@@ -1,4 +1,5 @@
-"""The bot's Rasa-format files are validated on load, with file, line and key in the error."""
+"""The demo shop's Rasa project files are validated on load, with file, line and key in the
+error."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.dialogue.domain import load_bot
+from bot.dialogue.project.loader import load_project
 from nlp.yamlfile import BotFileError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -15,20 +16,26 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    shutil.copy(REPO / "domain.yml", tmp_path / "domain.yml")
-    (tmp_path / "data").mkdir()
-    shutil.copy(REPO / "data" / "rules.yml", tmp_path / "data" / "rules.yml")
+    for name in ("domain.yml", "config.yml"):
+        shutil.copy(REPO / name, tmp_path / name)
+    shutil.copytree(REPO / "data", tmp_path / "data")
     return tmp_path
 
 
 def load(project: Path):
-    return load_bot(project / "domain.yml", project / "data" / "rules.yml")
+    return load_project(project)
 
 
 def test_the_demo_shop_loads_with_every_intent_answered(project):
     bot = load(project)
-    assert set(bot.intents) - set(bot.intent_rules) == {"nlu_fallback"}
-    assert bot.form_submit["order_status_form"] == ["action_order_status"]
+    answered = {s.intent for story in bot.stories for s in story.steps
+                if getattr(s, "intent", None)}
+    defaults = {"restart", "back", "out_of_scope", "session_start"}
+    assert set(bot.domain.intents) - answered - defaults == set()
+    submit = next(r for r in bot.rules if any(
+        getattr(c, "name", None) == "order_status_form" for c in r.condition)
+        and any(getattr(s, "name", None) == "action_order_status" for s in r.steps))
+    assert submit.steps[-1].name == "action_order_status"
 
 
 def test_an_unsupported_domain_key_names_file_line_and_key(project):
@@ -42,12 +49,12 @@ def test_an_unsupported_domain_key_names_file_line_and_key(project):
     assert "stories_per_intent" in str(error.value)
 
 
-def test_an_unsupported_rule_step_key_is_rejected(project):
+def test_a_rule_step_rasa_does_not_know_is_rejected(project):
     rules = project / "data" / "rules.yml"
     text = rules.read_text().replace("      - action: utter_greet",
-                                     "      - action: utter_greet\n      - checkpoint: x", 1)
+                                     "      - action: utter_greet\n      - wait: 3", 1)
     rules.write_text(text)
-    with pytest.raises(BotFileError, match=r"rules\.yml:\d+: unsupported key 'checkpoint'"):
+    with pytest.raises(BotFileError, match=r"rules\.yml:8: unknown step .*: wait"):
         load(project)
 
 

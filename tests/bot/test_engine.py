@@ -1,13 +1,19 @@
-"""The dialogue engine on its own: rules, forms, fallback and escalation decisions."""
+"""The dialogue core on the demo shop's project files: rules, forms, fallback and handoff
+decisions, with the project's trained policies (no NLU, no server)."""
 
 from __future__ import annotations
 
+import asyncio
+import random
 from pathlib import Path
 
 import pytest
 
-from bot.dialogue.domain import load_bot
-from bot.dialogue.engine import DialogueEngine
+from bot.config import EscalationPolicy
+from bot.dialogue.actions.responses import ResponseRenderer
+from bot.dialogue.policies.ensemble import PolicyEnsemble
+from bot.dialogue.processor import Conversation, MessageProcessor
+from bot.dialogue.project.loader import load_project
 from bot.dialogue.state import ConversationState
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,97 +29,147 @@ def parse(intent: str, confidence: float = 0.95, entities=(), negative: float = 
 
 
 @pytest.fixture(scope="module")
-def engine() -> DialogueEngine:
-    return DialogueEngine(load_bot(REPO / "domain.yml", REPO / "data" / "rules.yml"))
+def demo():
+    project = load_project(REPO)
+    policies = PolicyEnsemble.train(project.stories, project.domain, project.config.policies)
+    return project, policies
 
 
-def say(engine, state, *args, **kwargs):
-    import asyncio
+def make_processor(demo, policy: EscalationPolicy | None = None) -> MessageProcessor:
+    project, policies = demo
+    renderer = ResponseRenderer(project.domain, random.Random(0))
+    return MessageProcessor(project.domain, policies, None, renderer.render,
+                            renderer.render_dispatched,
+                            policy or EscalationPolicy(complaint_intents=("complaint",)))
 
-    return asyncio.run(engine.respond(state, parse(*args, **kwargs)))
+
+@pytest.fixture(scope="module")
+def processor(demo) -> MessageProcessor:
+    return make_processor(demo)
 
 
-def test_a_form_asks_for_each_missing_slot_in_turn(engine):
+def say(processor, state: ConversationState, *args, **kwargs):
+    conversation = Conversation(state.id, state.events, state.channel, state.vip,
+                                state.negative_streak)
+    result = asyncio.run(processor.handle_message(
+        conversation, args[0], parse(*args, **kwargs),
+        paused=state.status in ("escalated", "agent")))
+    state.negative_streak = conversation.negative_streak
+    if result.handoff:
+        state.status = "escalated"
+    return result
+
+
+def test_a_form_asks_for_each_missing_slot_in_turn(processor):
     state = ConversationState(id="e1")
-    assert say(engine, state, "order_status").actions == ["order_status_form", "utter_ask_order_id"]
-    assert state.requested_slot == "order_id"
-    reply = say(engine, state, "order_status", entities=[("order_id", "A10001")])
-    assert reply.actions == ["utter_ask_email"]
-    assert state.slots["order_id"] == "A10001"
+    reply = say(processor, state, "order_status")
+    assert reply.actions == ["order_status_form"] and reply.responses == ["utter_ask_order_id"]
+    assert state.slot("requested_slot") == "order_id"
+    reply = say(processor, state, "order_status", entities=[("order_id", "A10001")])
+    assert reply.responses == ["utter_ask_email"]
+    assert state.slot("order_id") == "A10001"
 
 
-def test_an_answer_that_is_not_a_slot_value_is_asked_again(engine):
+def test_an_answer_that_is_not_a_slot_value_is_asked_again(processor):
     state = ConversationState(id="e2")
-    say(engine, state, "order_status")
-    assert say(engine, state, "nlu_fallback", 0.2).actions == ["utter_invalid_order_id"]
-    assert state.active_form == "order_status_form"
+    say(processor, state, "order_status")
+    assert say(processor, state, "nlu_fallback", 0.2).responses == ["utter_invalid_order_id",
+                                                                   "utter_ask_order_id"]
+    assert state.active_loop == "order_status_form"
 
 
-def test_asking_for_a_human_breaks_out_of_a_form_and_escalates(engine):
+def test_asking_for_a_human_breaks_out_of_a_form_and_hands_over(processor):
     state = ConversationState(id="e3")
-    say(engine, state, "order_status")
-    reply = say(engine, state, "human_agent")
-    assert reply.escalation and reply.escalation.reason == "customer_request"
-    assert state.active_form is None and state.status == "escalated"
+    say(processor, state, "order_status")
+    reply = say(processor, state, "human_agent")
+    assert reply.handoff and reply.handoff.reason == "customer_request"
+    assert state.active_loop is None and state.status == "escalated"
 
 
-def test_second_fallback_in_a_row_offers_a_human_and_yes_escalates(engine):
+def test_second_fallback_in_a_row_offers_a_human_and_yes_hands_over(processor):
     state = ConversationState(id="e4")
-    assert say(engine, state, "nlu_fallback", 0.1).actions == ["utter_default"]
-    assert say(engine, state, "nlu_fallback", 0.1).actions == ["utter_offer_human"]
-    reply = say(engine, state, "affirm")
-    assert reply.escalation and reply.escalation.reason == "repeated_fallback"
+    assert say(processor, state, "nlu_fallback", 0.1).responses == ["utter_default"]
+    assert say(processor, state, "nlu_fallback", 0.1).responses == ["utter_offer_handoff"]
+    reply = say(processor, state, "affirm")
+    assert reply.handoff and reply.handoff.reason == "repeated_fallback"
 
 
-def test_a_fallback_between_understood_turns_does_not_offer_a_human(engine):
+def test_declining_the_offer_of_a_person_keeps_the_bot(processor):
+    state = ConversationState(id="e4b")
+    say(processor, state, "nlu_fallback", 0.1)
+    say(processor, state, "nlu_fallback", 0.1)
+    reply = say(processor, state, "deny")
+    assert reply.handoff is None and reply.responses == ["utter_anything_else"]
+
+
+def test_a_fallback_between_understood_turns_does_not_offer_a_human(processor):
     state = ConversationState(id="e5")
-    say(engine, state, "nlu_fallback", 0.1)
-    say(engine, state, "greet")
-    assert say(engine, state, "nlu_fallback", 0.1).actions == ["utter_default"]
+    say(processor, state, "nlu_fallback", 0.1)
+    say(processor, state, "greet")
+    assert say(processor, state, "nlu_fallback", 0.1).responses == ["utter_default"]
 
 
-def test_two_clearly_angry_turns_escalate_with_negative_sentiment(engine):
+def test_two_clearly_angry_turns_hand_over_with_negative_sentiment(processor):
     state = ConversationState(id="e6")
-    assert say(engine, state, "refund_status", negative=0.95).escalation is None
-    reply = say(engine, state, "refund_status", negative=0.97)
-    assert reply.escalation and reply.escalation.reason == "negative_sentiment"
-    assert reply.escalation.priority > 1
+    assert say(processor, state, "refund_status", negative=0.95).handoff is None
+    reply = say(processor, state, "refund_status", negative=0.97)
+    assert reply.handoff and reply.handoff.reason == "negative_sentiment"
+    assert reply.handoff.priority > 1
 
 
-def test_a_complaint_is_escalated(engine):
-    reply = say(engine, ConversationState(id="e7"), "complaint")
-    assert reply.actions[0] == "utter_complaint"
-    assert reply.escalation and reply.escalation.reason == "complaint"
+def test_a_complaint_is_handed_over(processor):
+    reply = say(processor, ConversationState(id="e7"), "complaint")
+    assert reply.responses[0] == "utter_complaint"
+    assert reply.handoff and reply.handoff.reason == "complaint"
 
 
-def test_the_bot_is_silent_while_escalated(engine):
+def test_a_policy_can_keep_complaints_with_the_bot(demo):
+    keep = make_processor(demo, EscalationPolicy(complaint_intents=("complaint",),
+                                                 escalate_complaints=False))
+    reply = say(keep, ConversationState(id="e7b"), "complaint")
+    assert reply.responses == ["utter_complaint"] and reply.handoff is None
+
+
+def test_the_bot_is_silent_while_a_person_holds_the_conversation(processor):
     state = ConversationState(id="e8", status="agent")
-    assert say(engine, state, "greet").messages == []
+    reply = say(processor, state, "greet")
+    assert reply.messages == [] and state.events[-1]["event"] == "user"
 
 
-def test_state_round_trips_through_a_dict(engine):
+def test_state_round_trips_through_a_dict(processor):
     state = ConversationState(id="e9")
-    say(engine, state, "order_status", entities=[("order_id", "A10001")])
+    say(processor, state, "order_status", entities=[("order_id", "A10001")])
     again = ConversationState.from_dict(state.to_dict())
-    assert again == state
+    assert again == state and again.slot("order_id") == "A10001"
 
 
-def test_a_bare_slot_value_answers_the_form_even_when_the_intent_is_unclear(engine):
+def test_a_bare_slot_value_answers_the_form_even_when_the_intent_is_unclear(processor):
     state = ConversationState(id="e10")
-    say(engine, state, "order_status")
-    reply = say(engine, state, "nlu_fallback", 0.2, entities=[("order_id", "A10001")])
-    assert reply.actions == ["utter_ask_email"]
+    say(processor, state, "order_status")
+    reply = say(processor, state, "nlu_fallback", 0.2, entities=[("order_id", "A10001")])
+    assert reply.responses == ["utter_ask_email"]
 
 
-def test_a_turn_on_a_working_copy_leaves_the_original_untouched(engine):
+def test_a_turn_on_a_working_copy_leaves_the_original_untouched(processor):
     state = ConversationState(id="e11")
-    say(engine, state, "greet")
+    say(processor, state, "greet")
     before = state.to_dict()
     before_events = list(state.events)
     working = state.working_copy()
-    say(engine, working, "order_status", entities=[("order_id", "A10001")])
+    say(processor, working, "order_status", entities=[("order_id", "A10001")])
     assert state.to_dict() == before and state.events == before_events
-    assert working.slots["order_id"] == "A10001" and state.slots == {}
+    assert working.slot("order_id") == "A10001" and state.slot("order_id") is None
+
+
+def test_every_turn_is_recorded_as_rasa_events(processor):
+    state = ConversationState(id="e12")
+    say(processor, state, "greet")
+    kinds = [(e["event"], e.get("name")) for e in state.events]
+    assert kinds[:3] == [("action", "action_session_start"), ("session_started", None),
+                         ("action", "action_listen")]
+    assert kinds[3:] == [("user", None), ("user_featurization", None), ("action", "utter_greet"),
+                         ("bot", None), ("action", "action_listen")]
+    assert state.events[5]["policy"] == "RulePolicy"
 
 
 def test_bot_replies_are_logged_without_the_customers_personal_data():
