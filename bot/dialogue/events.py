@@ -21,10 +21,7 @@ from typing import Any
 from bot.dialogue.project.model import (
     ACTION_LISTEN,
     ACTION_SESSION_START,
-    ACTION_UNLIKELY_INTENT,
-    DEFAULT_INTENTS,
     Domain,
-    Slot,
 )
 
 State = dict[str, dict[str, Any]]
@@ -183,7 +180,7 @@ def _initial_slots(domain: Domain | None) -> dict[str, Any]:
     return {name: s.initial_value for name, s in domain.slots.items()} if domain else {}
 
 
-def _fresh(domain: Domain | None) -> TrackerView:
+def fresh_view(domain: Domain | None) -> TrackerView:
     return TrackerView(slots=_initial_slots(domain))
 
 
@@ -196,7 +193,7 @@ def _reset(view: TrackerView, domain: Domain | None) -> None:
     view.followup_action = ACTION_LISTEN
 
 
-def _apply(view: TrackerView, event: dict, domain: Domain | None) -> None:
+def apply_event(view: TrackerView, event: dict, domain: Domain | None) -> None:
     kind = event.get("event")
     if kind == "user":
         view.latest_message = event
@@ -243,14 +240,14 @@ def _apply(view: TrackerView, event: dict, domain: Domain | None) -> None:
 
 def view(events: list[dict], domain: Domain | None = None) -> TrackerView:
     """The live tracker after ``events`` (a rewind or undo replays what remains)."""
-    tracker = _fresh(domain)
+    tracker = fresh_view(domain)
     for i, event in enumerate(events):
         if event.get("event") in _REVERTING:
-            tracker = _fresh(domain)
+            tracker = fresh_view(domain)
             for kept in applied_events(events[: i + 1]):
-                _apply(tracker, kept, domain)
+                apply_event(tracker, kept, domain)
         else:
-            _apply(tracker, event, domain)
+            apply_event(tracker, event, domain)
     return tracker
 
 
@@ -271,145 +268,7 @@ def latest_action_name(events: list[dict]) -> str | None:
     return view(events).latest_action_name
 
 
-# -- featurised states ---------------------------------------------------------------------
-
-
-def slot_features(slot: Slot, value: Any) -> tuple[float, ...]:
-    """``Slot.as_feature()`` for each Rasa slot type (empty: the slot is not featurised)."""
-    if not slot.influence_conversation or slot.type == "any":
-        return ()
-    if slot.type == "text":
-        return (1.0 if value is not None else 0.0,)
-    if slot.type == "bool":
-        try:
-            return (1.0, float(_bool_from_any(value))) if value is not None else (0.0, 0.0)
-        except (TypeError, ValueError):
-            return (0.0, 0.0)
-    if slot.type == "float":
-        try:
-            capped = max(slot.min_value, min(slot.max_value, float(value)))
-        except (TypeError, ValueError):
-            return (0.0, 0.0)
-        covered = abs(slot.max_value - slot.min_value) or 1.0
-        return (1.0, (capped - slot.min_value) / covered)
-    if slot.type == "list":
-        if value is not None and not isinstance(value, list):
-            value = [value] if value else value
-        try:
-            return (1.0 if value is not None and len(value) > 0 else 0.0,)
-        except TypeError:
-            return (0.0,)
-    if slot.type == "categorical":
-        values = categorical_values(slot)
-        features = [0.0] * len(values)
-        if value is None:
-            return tuple(features)
-        text = str(value).lower()
-        if text in values:
-            features[values.index(text)] = 1.0
-        elif DEFAULT_CATEGORICAL_VALUE in values:
-            features[values.index(DEFAULT_CATEGORICAL_VALUE)] = 1.0
-        return tuple(features)
-    return ()
-
-
-def categorical_values(slot: Slot) -> list[str]:
-    values = [str(v).lower() for v in slot.values if v is not None]
-    if DEFAULT_CATEGORICAL_VALUE not in values:
-        values.append(DEFAULT_CATEGORICAL_VALUE)
-    return values
-
-
-def _bool_from_any(x: Any) -> bool:
-    if isinstance(x, bool):
-        return x
-    if isinstance(x, (int, float)):
-        return x == 1.0
-    if isinstance(x, str):
-        if x.isnumeric():
-            return float(x) == 1.0
-        lowered = x.strip().lower()
-        if lowered in ("true", "yes"):
-            return True
-        if lowered in ("false", "no"):
-            return False
-        raise ValueError("Cannot convert string to bool")
-    raise TypeError("Cannot convert to bool")
-
-
-def used_entities(domain: Domain, intent: str | None) -> set[str] | None:
-    """Entity labels (with ``#role`` / ``#group``) an intent featurises; None: all."""
-    config = domain.intents.get(intent) if intent else None
-    if config is None and intent not in DEFAULT_INTENTS:
-        return None  # an intent the domain does not know: Rasa keeps every entity
-    roles = {n: [*e.roles, *e.groups] for n, e in domain.entities.items()}
-
-    def with_labels(names: set[str]) -> set[str]:
-        return names | {f"{n}{ENTITY_LABEL_SEPARATOR}{s}" for n in names for s in roles.get(n, [])}
-
-    if config is None or config.use_entities is None:
-        included = {n for n, e in domain.entities.items() if e.influence_conversation}
-        included = included | {
-            f"{n}{ENTITY_LABEL_SEPARATOR}{s}" for n, subs in roles.items() for s in subs
-        }
-    else:
-        included = with_labels(set(config.use_entities))
-    excluded = with_labels(set(config.ignore_entities)) if config else set()
-    return included - excluded
-
-
-def _user_sub_state(message: dict | None, domain: Domain) -> dict:
-    if not message:
-        return {}
-    intent = user_intent(message)
-    entities = user_entities(message)
-    text = message.get("text")
-    if not intent and not text and not entities:
-        return {}
-    if not intent:
-        return {TEXT: text} if text else {}
-    labels = set()
-    for entity in entities:
-        if "entity" not in entity:
-            continue
-        labels.add(entity["entity"])
-        for sub in ("role", "group"):
-            if entity.get(sub) is not None:
-                labels.add(f"{entity['entity']}{ENTITY_LABEL_SEPARATOR}{entity[sub]}")
-    wanted = used_entities(domain, intent)
-    if wanted is not None:
-        labels &= wanted
-    sub: dict[str, Any] = {INTENT: intent}
-    if labels:
-        sub[ENTITIES] = tuple(sorted(labels))
-    return sub
-
-
-def _slots_sub_state(tracker: TrackerView, domain: Domain, omit_unset_slots: bool) -> dict:
-    slots: dict[str, Any] = {}
-    for name, slot in domain.slots.items():
-        value = tracker.slots.get(name)
-        features = slot_features(slot, value)
-        if not features:
-            continue
-        if omit_unset_slots and name not in tracker.slots_set:
-            continue
-        if value == SHOULD_NOT_BE_SET:
-            slots[name] = SHOULD_NOT_BE_SET
-        elif any(features):
-            slots[name] = features
-    return slots
-
-
-def active_state(tracker: TrackerView, domain: Domain, omit_unset_slots: bool = False) -> State:
-    """``Domain.get_active_state``: the featurised state of a tracker at one moment."""
-    state: State = {
-        USER: _user_sub_state(tracker.latest_message, domain),
-        SLOTS: _slots_sub_state(tracker, domain, omit_unset_slots),
-        PREVIOUS_ACTION: dict(tracker.latest_action),
-        ACTIVE_LOOP: {LOOP_NAME: tracker.loop.name} if tracker.loop and tracker.loop.name else {},
-    }
-    return {key: sub for key, sub in state.items() if sub}
+# -- reading featurised states -------------------------------------------------------------
 
 
 def states(
@@ -419,60 +278,11 @@ def states(
     ignore_rule_only_turns: bool = False,
     rule_only_data: dict | None = None,
 ) -> list[State]:
-    """``tracker.past_states(domain)``: the state before each action, then the current one.
+    """``tracker.past_states(domain)``: the featurised state before each action, then the
+    current one (see :func:`bot.dialogue.policies.states.past_states`)."""
+    from bot.dialogue.policies.states import past_states
 
-    ``ignore_rule_only_turns`` drops turns predicted by rules that no story contains
-    (``hide_rule_turn`` on their action events), as Rasa's ML policies see a conversation.
-    """
-    tracker = _fresh(domain)
-    out: list[State] = []
-    last_ml_action: dict | None = None
-    turn_was_hidden = False
-    applied = applied_events(events)
-
-    def prior(hide: bool) -> None:
-        nonlocal last_ml_action, turn_was_hidden
-        if ignore_rule_only_turns:
-            if not turn_was_hidden:
-                last_ml_action = dict(tracker.latest_action)
-            # a follow-up action or a loop's happy path keeps the turn's visibility
-            if not tracker.followup_action and tracker.latest_action_name != tracker.active_loop_name:
-                turn_was_hidden = hide
-            if turn_was_hidden:
-                return
-        state = active_state(tracker, domain, omit_unset_slots)
-        if ignore_rule_only_turns:
-            _remove_rule_only_features(state, rule_only_data)
-            if out:
-                _substitute_rule_only_user_input(state, out[-1])
-            if last_ml_action:
-                state[PREVIOUS_ACTION] = last_ml_action
-        out.append({key: sub for key, sub in state.items() if sub})
-
-    for event in applied:
-        if event.get("event") == "action":
-            prior(bool(event.get("hide_rule_turn")))
-        _apply(tracker, event, domain)
-    prior(False)
-    return out
-
-
-def _remove_rule_only_features(state: State, rule_only_data: dict | None) -> None:
-    if not rule_only_data:
-        return
-    for slot in rule_only_data.get(RULE_ONLY_SLOTS, []):
-        state.get(SLOTS, {}).pop(slot, None)
-    if state.get(ACTIVE_LOOP, {}).get(LOOP_NAME) in rule_only_data.get(RULE_ONLY_LOOPS, []):
-        del state[ACTIVE_LOOP]
-
-
-def _substitute_rule_only_user_input(state: State, last_ml_state: State) -> None:
-    if is_prev_action_listen_in_state(state):
-        return
-    if not last_ml_state.get(USER) and state.get(USER):
-        del state[USER]
-    elif last_ml_state.get(USER):
-        state[USER] = last_ml_state[USER]
+    return past_states(events, domain, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
 
 
 def is_prev_action_listen_in_state(state: State) -> bool:
@@ -482,10 +292,3 @@ def is_prev_action_listen_in_state(state: State) -> bool:
 def loop_name_in_state(state: State) -> str | None:
     name = state.get(ACTIVE_LOOP, {}).get(LOOP_NAME)
     return None if name == SHOULD_NOT_BE_SET else name
-
-
-def without_unlikely_intent(states_: list[State]) -> list[State]:
-    """ML policies ignore turns of ``action_unlikely_intent`` (UnexpecTEDIntentPolicy)."""
-    return [
-        s for s in states_ if s.get(PREVIOUS_ACTION, {}).get(ACTION_NAME) != ACTION_UNLIKELY_INTENT
-    ]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bot.dialogue import events as ev
+from bot.dialogue.policies.states import categorical_values
 from bot.dialogue.project.model import DEFAULT_INTENTS, Domain, Slot
 
 
@@ -23,7 +24,7 @@ def slot_dimension(slot: Slot) -> int:
     if slot.type in ("bool", "float"):
         return 2
     if slot.type == "categorical":
-        return len(ev.categorical_values(slot))
+        return len(categorical_values(slot))
     return 1
 
 

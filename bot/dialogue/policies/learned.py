@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from bot.dialogue import events as ev
 from bot.dialogue.policies.base import (
     DEFAULT_POLICY_PRIORITY,
     UNLIKELY_INTENT_POLICY_PRIORITY,
@@ -29,6 +28,7 @@ from bot.dialogue.policies.base import (
     PolicyPrediction,
 )
 from bot.dialogue.policies.featurizer import StateFeaturizer
+from bot.dialogue.policies.states import past_states, without_unlikely_intent
 from bot.dialogue.policies.training_data import TrainingTracker, deduplicated_examples
 from bot.dialogue.project.model import Domain
 
@@ -100,8 +100,8 @@ class LearnedPolicy(Policy):
     def predict(self, events: list[dict], domain: Domain, rule_only_data: dict) -> PolicyPrediction:
         if self.featurizer is None or not self.classes:
             return self.prediction({})
-        states = ev.states(events, domain, ignore_rule_only_turns=True, rule_only_data=rule_only_data)
-        states = ev.without_unlikely_intent(states)
+        states = past_states(events, domain, ignore_rule_only_turns=True, rule_only_data=rule_only_data)
+        states = without_unlikely_intent(states)
         probabilities = self._probabilities(self.featurizer.encode([states], self.window))[0]
         known = set(domain.action_names)
         return self.prediction(

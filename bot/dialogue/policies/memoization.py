@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.dialogue import events as ev
 from bot.dialogue.policies.base import MEMOIZATION_POLICY_PRIORITY, Policy, PolicyPrediction
+from bot.dialogue.policies.states import count_ml_states, past_states, without_unlikely_intent
 from bot.dialogue.policies.training_data import TrainingTracker, deduplicated_examples
 from bot.dialogue.project.model import ACTION_LISTEN, Domain
 
@@ -55,15 +56,18 @@ class MemoizationPolicy(Policy):
         self.max_history: int | None = int(history) if history else None
         self.use_nlu_confidence = bool(self.options.get("use_nlu_confidence_as_score", False))
         self.lookup: dict[str, str] = {}
+        self.history_lengths: set[int] = set()  # how many states the remembered keys hold
 
     def train(self, trackers: list[TrainingTracker], domain: Domain, rule_only_data: dict) -> None:
         stories = [t for t in trackers if not t.is_rule and not t.is_augmented]
         all_states, labels = deduplicated_examples(stories, domain, max_history=self.max_history)
         self.lookup = build_lookup(all_states, labels)
+        kept = set(self.lookup)
+        self.history_lengths = {len(s) for s in all_states if memo_key(s) in kept}
 
     def prediction_states(self, events: list[dict], domain: Domain, rule_only_data: dict) -> list[ev.State]:
-        states = ev.states(events, domain, ignore_rule_only_turns=True, rule_only_data=rule_only_data)
-        states = ev.without_unlikely_intent(states)
+        states = past_states(events, domain, ignore_rule_only_turns=True, rule_only_data=rule_only_data)
+        states = without_unlikely_intent(states)
         return states[-self.max_history:] if self.max_history else states
 
     def recall(self, states: list[ev.State], events: list[dict], domain: Domain,
@@ -84,10 +88,12 @@ class MemoizationPolicy(Policy):
 
     def persist(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / "memorized_turns.json").write_text(json.dumps({"lookup": self.lookup}))
+        data = {"lookup": self.lookup, "history_lengths": sorted(self.history_lengths)}
+        (directory / "memorized_turns.json").write_text(json.dumps(data))
 
     def restore(self, directory: Path) -> None:
-        self.lookup = json.loads((directory / "memorized_turns.json").read_text())["lookup"]
+        data = json.loads((directory / "memorized_turns.json").read_text())
+        self.lookup, self.history_lengths = data["lookup"], set(data["history_lengths"])
 
 
 class AugmentedMemoizationPolicy(MemoizationPolicy):
@@ -106,8 +112,13 @@ class AugmentedMemoizationPolicy(MemoizationPolicy):
         action_positions = [i for i, e in enumerate(applied) if e.get("event") == "action"]
         # start at the first action, then the second... each time from fresh slots, so
         # what the forgotten turns set is forgotten too
-        for position in action_positions:
+        shortest = min(self.history_lengths, default=0)
+        for done, position in enumerate(action_positions):
+            if len(action_positions) - done + 1 < shortest:
+                break  # every shorter history has fewer states than any memory
             truncated = applied[position:]
+            if not self.max_history and count_ml_states(truncated, domain) not in self.history_lengths:
+                continue  # no memory has this many states: skip building them
             states = self.prediction_states(truncated, domain, rule_only_data)
             if states != old_states:
                 memorised = self.lookup.get(memo_key(states))

@@ -29,6 +29,7 @@ from bot.dialogue.policies.base import (
     PolicyPrediction,
 )
 from bot.dialogue.policies.memoization import build_lookup
+from bot.dialogue.policies.states import past_states
 from bot.dialogue.policies.training_data import TrainingTracker, deduplicated_examples
 from bot.dialogue.project.model import (
     ACTION_BACK,
@@ -208,7 +209,7 @@ class RulePolicy(Policy):
             prediction = self._rule_prediction(self._result(action, view), source, is_no_user_prediction=True)
             return prediction, source
 
-        states = ev.states(events, domain)
+        states = past_states(events, domain)
         action, source, returning = self._find_action_from_rules(view, states)
         probabilities = self._result(action, view) if action else self.default_probabilities()
         return self._rule_prediction(probabilities, source, returning_from_unhappy_path=returning), source

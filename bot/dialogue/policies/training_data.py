@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from bot.dialogue import events as ev
+from bot.dialogue.policies.states import past_states, without_unlikely_intent
 from bot.dialogue.project.model import (
     ACTION_LISTEN,
     ACTION_UNLIKELY_INTENT,
@@ -200,7 +201,7 @@ def training_examples(
 ) -> Iterator[tuple[list[ev.State], str]]:
     """(states before the action, action) for each predictable action of a tracker."""
     applied = ev.applied_events(tracker.events)
-    tracker_states = ev.states(applied, domain, omit_unset_slots=omit_unset_slots)
+    tracker_states = past_states(applied, domain, omit_unset_slots=omit_unset_slots)
     label_index = 0
     for event in applied:
         if event.get("event") != "action":
@@ -229,7 +230,7 @@ def deduplicated_examples(
             if skip_unlikely_intent:
                 if label == ACTION_UNLIKELY_INTENT:
                     continue
-                history = ev.without_unlikely_intent(history)
+                history = without_unlikely_intent(history)
             key = state_key(history) + "\x00" + label
             if key in seen:
                 continue

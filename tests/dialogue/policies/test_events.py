@@ -3,6 +3,7 @@
 from policy_builders import domain, ran, said, session_start, slot_set, text_slot
 
 from bot.dialogue import events as ev
+from bot.dialogue.policies.states import slot_features
 from bot.dialogue.project.model import EntityDef, Form, Intent, Slot
 
 
@@ -56,7 +57,7 @@ def test_slot_types_are_featurised_as_rasa_does():
         (Slot("t", "text"), "", (1.0,)),
     ]
     for slot, value, features in cases:
-        assert ev.slot_features(slot, value) == features, (slot.type, value)
+        assert slot_features(slot, value) == features, (slot.type, value)
 
 
 def test_initial_values_appear_unless_unset_slots_are_omitted():
