@@ -95,8 +95,14 @@ async def replay_story(story: Story, project: RasaProject, predict, parse: Parse
     for event in gold:
         kind = event.get("event")
         if kind == "action" and history:
-            prediction = predict(history, domain)
-            result.checks.append(TurnCheck("action", event["name"], prediction.action))
+            predicted = predict(history, domain).action
+            loop = ev.view(history, domain).active_loop_name
+            if predicted != event["name"] and predicted == loop:
+                # As rasa test does: the story says something else ran instead of the
+                # active form, so the form must have rejected the message; emulate that.
+                history.append({"event": "action_execution_rejected", "name": loop})
+                predicted = predict(history, domain).action
+            result.checks.append(TurnCheck("action", event["name"], predicted))
         elif kind == "user" and parse is not None and event.get("text") \
                 and not str(event["text"]).startswith("/"):
             parsed = await parse(event["text"])
