@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from analytics.insights.recommender import Recommender, load_recommender
+from analytics.insights.recommender import Recommender, RecommenderUnusable, load_recommender
 from analytics.store.db import describe, make_engine
 from analytics.store.shop import ShopRepository
 
@@ -59,7 +59,13 @@ class Shop:
         engine = make_engine(settings.database_url)
         logger.info("actions use database %s and models in %s", describe(engine),
                     settings.models_dir)
-        return cls(ShopRepository(engine), load_recommender(settings.models_dir))
+        try:
+            recommender = load_recommender(settings.models_dir)
+        except RecommenderUnusable as exc:
+            # Customers still get best sellers; the operator finds what to do in the log.
+            logger.error("%s; recommending best sellers until then", exc)
+            recommender = None
+        return cls(ShopRepository(engine), recommender)
 
 
 _lock = threading.Lock()

@@ -30,7 +30,10 @@ from analytics.store.shop import ShopRepository
 logger = logging.getLogger(__name__)
 
 RECOMMENDER_FILE = "recommender.joblib"
-_FORMAT = 1  # bump when the pickled attributes change; old files are then refused
+# Bump when the saved attributes change; old files are then refused. Format 2 saves the
+# parameters and learned arrays, not the class, so the file does not depend on where the
+# class lives (format 1 pickled actions.recommender.Recommender).
+_FORMAT = 2
 INTERACTION_COLUMNS = ("customer_external_id", "product_sku", "quantity")
 PRODUCT_COLUMNS = ("sku", "name", "category", "price", "description")
 
@@ -255,23 +258,39 @@ def train_recommender(engine: Engine, models_dir: Path, progress: bool = True) -
         path = Path(models_dir) / RECOMMENDER_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".joblib.partial")
-        joblib.dump({"format": _FORMAT, "model": model}, partial)
+        joblib.dump(_saved_form(model), partial)
         os.replace(partial, path)  # a running server never sees a half-written file
         bar.update()
     logger.info("saved recommender to %s", path)
     return path
 
 
+class RecommenderUnusable(RuntimeError):
+    """The saved recommender cannot be loaded; the message says how to replace it."""
+
+
+def _saved_form(model: Recommender) -> dict[str, Any]:
+    learned = {k: v for k, v in vars(model).items() if k.endswith("_")}
+    return {"format": _FORMAT, "params": model.get_params(), "learned": learned}
+
+
 def load_recommender(models_dir: Path) -> Recommender | None:
-    """The trained recommender in models_dir, or None if none was trained yet."""
+    """The trained recommender in models_dir, or None if none was trained yet;
+    RecommenderUnusable when the file is from another Carebot version."""
     path = Path(models_dir) / RECOMMENDER_FILE
     if not path.exists():
         logger.info("no recommender at %s; recommendations fall back to best sellers", path)
         return None
-    saved = joblib.load(path)
+    unusable = RecommenderUnusable(
+        f"{path} was written by an incompatible Carebot version; retrain it "
+        "(`carebot train`) and restart"
+    )
+    try:
+        saved = joblib.load(path)
+    except (ModuleNotFoundError, AttributeError) as exc:  # a class that moved or went away
+        raise unusable from exc
     if not isinstance(saved, dict) or saved.get("format") != _FORMAT:
-        raise RuntimeError(
-            f"{path} was written by an incompatible Carebot version; retrain it "
-            "(`carebot train`) and restart"
-        )
-    return saved["model"]
+        raise unusable
+    model = Recommender(**saved["params"])
+    vars(model).update(saved["learned"])
+    return model

@@ -1,16 +1,24 @@
 from __future__ import annotations
 
+import sys
+import types
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import joblib
 import pandas as pd
 import pytest
 from rasa_sdk.events import SlotSet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from analytics.insights.recommender import Recommender, load_recommender, train_recommender
+from analytics.insights.recommender import (
+    Recommender,
+    RecommenderUnusable,
+    load_recommender,
+    train_recommender,
+)
 from analytics.store.schema import Customer, Order, OrderItem, Product
 
 ANA_BOUGHT = {"E100", "E101", "E103", "S200", "K300", "B400", "S202"}
@@ -142,3 +150,28 @@ def test_a_trained_recommender_is_saved_and_loaded_back(engine, tmp_path: Path):
 
 def test_loading_before_any_training_gives_no_recommender(tmp_path: Path):
     assert load_recommender(tmp_path) is None
+
+
+def _moved_class_file(path: Path) -> None:
+    """A saved object whose class lived in a module that no longer exists."""
+    module = types.ModuleType("carebot_module_that_moved")
+    exec("class Recommender:\n    pass", module.__dict__)
+    sys.modules[module.__name__] = module
+    try:
+        joblib.dump({"format": 1, "model": module.Recommender()}, path)
+    finally:
+        del sys.modules[module.__name__]
+
+
+@pytest.mark.parametrize("old_file", ["class that moved", "older format"])
+def test_a_recommender_file_from_another_version_is_refused_with_what_to_do(
+    tmp_path: Path, old_file
+):
+    path = tmp_path / "recommender.joblib"
+    if old_file == "class that moved":
+        _moved_class_file(path)
+    else:
+        joblib.dump({"format": 1, "model": None}, path)
+
+    with pytest.raises(RecommenderUnusable, match="retrain it .*carebot train"):
+        load_recommender(tmp_path)

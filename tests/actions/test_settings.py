@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import joblib
 import pytest
 
 from actions.settings import Settings, Shop, current_shop
@@ -70,3 +71,17 @@ def test_a_configured_shop_wins_over_the_environment(environment_shop, use_shop,
     use_shop(mine)
 
     assert current_shop() is mine
+
+
+def test_an_unusable_recommender_file_leaves_the_actions_recommending_best_sellers(
+    environment_shop, tmp_path: Path, caplog
+):
+    models = tmp_path / "old-models"
+    models.mkdir()
+    joblib.dump({"format": 1, "model": None}, models / "recommender.joblib")
+    environment_shop.setenv("CAREBOT_MODELS_DIR", str(models))
+
+    shop = current_shop()
+
+    assert shop.recommender is None
+    assert "carebot train" in caplog.text
