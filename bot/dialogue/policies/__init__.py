@@ -4,6 +4,20 @@
     ensemble.save(model_dir / "policies")
     ensemble = PolicyEnsemble.load(model_dir / "policies")
     prediction = ensemble.predict(events, domain)   # Prediction(action, confidence, policy_name...)
+
+=========================== ==================================================================
+config.yml                  Carebot
+=========================== ==================================================================
+RulePolicy                  rule.RulePolicy: Rasa's algorithm (rules, loops, default rules,
+                            core fallback, restrict_rules, contradiction check)
+MemoizationPolicy           memoization.MemoizationPolicy (``max_history``, default: all)
+AugmentedMemoizationPolicy  memoization.AugmentedMemoizationPolicy
+TEDPolicy                   learned.LearnedPolicy: an MLP over the last ``max_history`` (5)
+                            featurised states; ``epochs`` honoured (50-300), other settings
+                            accepted and reported as having no effect
+UnexpecTEDIntentPolicy      accepted; predicts nothing
+(none listed)               Rasa 3's defaults: Memoization, Rule, UnexpecTEDIntent, TED
+=========================== ==================================================================
 """
 
 from bot.dialogue.policies.base import (
@@ -14,6 +28,7 @@ from bot.dialogue.policies.base import (
 )
 from bot.dialogue.policies.config import DEFAULT_POLICIES, POLICY_CLASSES
 from bot.dialogue.policies.ensemble import FOLLOWUP_ACTION, PolicyEnsemble, Prediction
+from bot.dialogue.policies.evaluation import StoryResult, TurnResult, replay_stories, replay_story
 from bot.dialogue.policies.training_data import TrainingTracker, story_events, training_trackers
 
 __all__ = [
@@ -25,8 +40,12 @@ __all__ = [
     "PolicyEnsemble",
     "PolicyPrediction",
     "Prediction",
+    "StoryResult",
     "TrainingTracker",
+    "TurnResult",
     "UnknownPolicyError",
+    "replay_stories",
+    "replay_story",
     "story_events",
     "training_trackers",
 ]

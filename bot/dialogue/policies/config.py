@@ -51,6 +51,8 @@ def build_policies(components: list[Component] | None) -> tuple[list[Policy], li
     notes: list[str] = []
     for component in entries:
         name = component.name
+        if name.startswith("rasa.") and name.rsplit(".", 1)[-1] in POLICY_CLASSES:
+            name = name.rsplit(".", 1)[-1]  # Rasa also takes its classes' module paths
         if name in RETIRED:
             raise UnknownPolicyError(f"policy '{name}' no longer exists in Rasa 3: {RETIRED[name]}.",
                                      component.source)

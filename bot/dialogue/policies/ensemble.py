@@ -108,11 +108,12 @@ class PolicyEnsemble:
                               ranking=[(view.followup_action, 1.0)])
         rule_only = next((p.rule_only_data for p in self.policies if isinstance(p, RulePolicy)), {})
         predictions = [p.predict(events, domain, rule_only) for p in self.policies]
+        known = set(domain.action_names)
         rejected = _rejected_action(events)
-        if rejected:
-            for prediction in predictions:
-                if rejected in prediction.probabilities:
-                    prediction.probabilities[rejected] = 0.0
+        for prediction in predictions:
+            # a memory of an action the domain no longer has cannot win with it
+            prediction.probabilities = {a: c for a, c in prediction.probabilities.items()
+                                        if a in known and a != rejected}
         best = _pick_best(predictions)
         mandatory = [e for p in predictions for e in p.events] + best.optional_events
         if view.latest_action_name == ACTION_LISTEN:

@@ -81,3 +81,13 @@ def test_the_learned_policy_trains_the_same_model_every_time():
     first = PolicyEnsemble.train(VIP_STORIES, d, policies("TEDPolicy")).predict(events, d)
     second = PolicyEnsemble.train(VIP_STORIES, d, policies("TEDPolicy")).predict(events, d)
     assert first.ranking == second.ranking
+
+
+def test_augmented_memoization_still_recalls_after_a_long_conversation():
+    d = shop_domain()
+    ask = story("ask", user("ask"), act("utter_answer"))
+    chitchat = story("chitchat", user("chitchat"), act("utter_chitchat"))
+    ensemble = PolicyEnsemble.train([ask, chitchat], d, policies("AugmentedMemoizationPolicy"))
+    events = [event for _ in range(30) for event in (*said("chitchat"), ran("utter_chitchat"))]
+    events += [ran("action_set_city"), slot_set("city", "Oslo"), *said("ask")]
+    assert ensemble.predict(events, d).action == "utter_answer"
