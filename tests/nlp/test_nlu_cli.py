@@ -106,7 +106,7 @@ def test_sentiment_evaluate_on_a_labelled_csv(models_dir, tmp_path):
             str(tmp_path / "s.png"),
         ],
         tmp_path,
-        env={"CAREBOT_MODELS_DIR": str(models_dir)},
+        env={"CAREBOT_MODELS_DIR": str(models_dir), "CAREBOT_BASE_MODELS_DIR": str(models_dir)},
     )
     assert result.exit_code == 0, result.output
     assert json.loads(out.read_text())["labels"] == ["negative", "neutral", "positive"]

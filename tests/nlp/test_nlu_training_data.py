@@ -114,3 +114,70 @@ def test_project_nlu_file_parses():
     if not path.exists():
         pytest.skip("data/nlu.yml not written yet")
     assert len(load_nlu_files([path]).intents) >= 10
+
+
+def test_json_annotation_keeps_role_and_group():
+    example = parse_example('from [Berlin]{"entity": "city", "role": "departure", "group": "1"}')
+    assert example.entities == [EntitySpan(5, 11, "city", "Berlin", "departure", "1")]
+
+
+def test_a_list_annotation_gives_the_text_several_entities():
+    example = parse_example('[Berlin][{"entity": "city"}, {"entity": "location"}]')
+    assert [s.entity for s in example.entities] == ["city", "location"]
+
+
+def test_an_unknown_annotation_key_is_an_error_naming_it(write_yaml):
+    path = write_yaml(
+        """\
+        nlu:
+        - intent: fly
+          examples: |
+            - to [Rome]{"entity": "city", "rol": "destination"}
+        """
+    )
+    with pytest.raises(BotFileError, match=rf"{path}:4: .*unsupported key 'rol'"):
+        load_nlu_files([path])
+
+
+def test_retrieval_intents_train_their_base_intent(write_yaml):
+    path = write_yaml(
+        """\
+        nlu:
+        - intent: faq/ask_price
+          examples: |
+            - how much is it
+        - intent: greet
+          examples: |
+            - hi
+        """
+    )
+    data = load_nlu_files([path])
+    assert data.intents == ["faq", "greet"] and data.retrieval_intents == ["faq"]
+    assert data.examples[0].intent == "faq/ask_price" and data.examples[0].base_intent == "faq"
+
+
+def test_several_files_merge_into_one_training_set(tmp_path):
+    (tmp_path / "a.yml").write_text("nlu:\n- intent: greet\n  examples: |\n    - hi\n")
+    (tmp_path / "b.yml").write_text(
+        "nlu:\n- synonym: credit\n  examples: |\n    - credit card\n"
+        "stories:\n- story: ignored here\n  steps: []\n"
+    )
+    data = load_nlu_files([tmp_path / "a.yml", tmp_path / "b.yml"])
+    assert [e.text for e in data.examples] == ["hi"]
+    assert data.synonyms == {"credit card": "credit"}
+
+
+def test_examples_may_be_a_list_of_text_mappings(write_yaml):
+    path = write_yaml(
+        """\
+        nlu:
+        - intent: greet
+          examples:
+          - text: hi
+            metadata: {sentiment: neutral}
+          - text: hello [Anna](PERSON)
+        """
+    )
+    data = load_nlu_files([path])
+    assert [e.text for e in data.examples] == ["hi", "hello Anna"]
+    assert data.examples[1].entities[0].entity == "PERSON"
