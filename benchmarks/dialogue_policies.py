@@ -15,6 +15,7 @@ stories passed, which policy made the predictions, per-prediction latency and an
 from __future__ import annotations
 
 import argparse
+import asyncio
 import shutil
 import statistics
 import sys
@@ -27,8 +28,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bot.dialogue.policies import PolicyEnsemble  # noqa: E402
-from bot.dialogue.policies.evaluation import replay_stories  # noqa: E402
 from bot.dialogue.project import load_project  # noqa: E402
+from bot.dialogue.testing import run_tests  # noqa: E402
 
 PROJECTS = ("rasa-init", "financial-demo")
 
@@ -46,10 +47,10 @@ def measure(root: Path, alone: bool) -> None:
         load_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
-    results = replay_stories(ensemble, project.test_stories, project.domain)
+    results = asyncio.run(run_tests(project, ensemble.predict, parse=None)).stories
     replay_seconds = time.perf_counter() - started
-    turns = [t for r in results for t in r.turns]
-    passed_turns = sum(t.correct for t in turns)
+    turns = [t for r in results for t in r.checks]
+    passed_turns = sum(t.ok for t in turns)
     passed_stories = sum(r.passed for r in results)
     rules = sum(s.kind == "rule" for s in project.stories)
     print(f"\n== {root.name}: {len(project.stories) - rules} stories, {rules} rules (after `or` "
@@ -61,17 +62,18 @@ def measure(root: Path, alone: bool) -> None:
     print(f"prediction: {per_turn:.1f} ms per turn on average (replay of {len(turns)} turns)")
     print("predicted by: " + ", ".join(f"{n} {c}" for n, c in Counter(t.policy_name for t in turns).most_common()))
     for result in results:
-        for turn in result.turns:
-            if not turn.correct:
-                print(f"  MISS {result.name}: expected {turn.expected}, predicted {turn.predicted} "
+        for turn in result.checks:
+            if not turn.ok:
+                print(f"  MISS {result.story.name}: expected {turn.expected}, predicted {turn.predicted} "
                       f"({turn.policy_name} {turn.confidence:.2f})")
     if ensemble.warnings:
         print("notes: " + " | ".join(ensemble.warnings))
     if alone:
         for policy in ensemble.policies:
             single = PolicyEnsemble([policy])
-            single_turns = [t for r in replay_stories(single, project.test_stories, project.domain) for t in r.turns]
-            print(f"  {policy.name} alone: {sum(t.correct for t in single_turns)}/{len(single_turns)} turns")
+            single_report = asyncio.run(run_tests(project, single.predict, parse=None))
+            single_turns = [t for r in single_report.stories for t in r.checks]
+            print(f"  {policy.name} alone: {sum(t.ok for t in single_turns)}/{len(single_turns)} turns")
 
 
 def main() -> None:

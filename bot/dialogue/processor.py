@@ -175,15 +175,20 @@ class MessageProcessor:
     async def _predict_and_run(self, conversation: Conversation) -> None:
         for _ in range(MAX_ACTIONS_PER_TURN):
             prediction = self.policies.predict(conversation.events, self.domain)
-            for event in getattr(prediction, "events", None) or []:
-                self._add(conversation, dict(event))
             name = prediction.action
+            # Rasa applies the prediction's events (user_featurization, loop_interrupted)
+            # just before logging the action, and only when the action was not rejected
+            before = [dict(e) for e in getattr(prediction, "events", None) or []]
+            hide = bool(getattr(prediction, "hide_rule_turn", False))
             if name == ACTION_LISTEN:
+                for event in before:
+                    self._add(conversation, event)
                 self._add(conversation, re_.action(ACTION_LISTEN, prediction.policy_name,
-                                                   prediction.confidence))
+                                                   prediction.confidence, hide))
                 return
             ran = await self._run_and_log(conversation, name, prediction.policy_name,
-                                          prediction.confidence)
+                                          prediction.confidence, before=before,
+                                          hide_rule_turn=hide)
             if not ran:
                 continue  # rejected: the policies predict again, knowing it
             if name == ACTION_SESSION_START or self._is_paused(conversation):
@@ -199,7 +204,8 @@ class MessageProcessor:
         return False
 
     async def _run_and_log(self, conversation: Conversation, name: str, policy: str | None,
-                           confidence: float | None, **options) -> bool:
+                           confidence: float | None, *, before: list[dict] | None = None,
+                           hide_rule_turn: bool = False, **options) -> bool:
         """Run ``name`` and log it as Rasa does: ActionExecuted, then the action's events.
         False when the action rejected itself (only ActionExecutionRejected is logged)."""
         try:
@@ -216,7 +222,9 @@ class MessageProcessor:
             for event in produced:
                 self._add(conversation, event)
             return False
-        self._add(conversation, re_.action(name, policy, confidence))
+        for event in before or []:
+            self._add(conversation, event)
+        self._add(conversation, re_.action(name, policy, confidence, hide_rule_turn))
         conversation.result.actions.append(name)
         for event in produced:
             self._add(conversation, event)

@@ -15,8 +15,11 @@ from bot.dialogue.project.model import ACTION_LISTEN, REQUESTED_SLOT, Domain
 OUTPUT_KEYS = ("buttons", "image", "custom", "attachment", "elements", "quick_replies")
 
 
-def action(name: str, policy: str | None = None, confidence: float | None = None) -> dict:
+def action(name: str, policy: str | None = None, confidence: float | None = None,
+           hide_rule_turn: bool = False) -> dict:
     event: dict[str, Any] = {"event": "action", "name": name}
+    if hide_rule_turn:
+        event["hide_rule_turn"] = True
     if policy is not None:
         event["policy"] = policy
     if confidence is not None:

@@ -26,6 +26,8 @@ class TurnCheck:
     kind: str  # "action" | "intent" | "entities"
     expected: str
     predicted: str
+    policy_name: str | None = None  # actions: the policy that predicted it
+    confidence: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -95,14 +97,15 @@ async def replay_story(story: Story, project: RasaProject, predict, parse: Parse
     for event in gold:
         kind = event.get("event")
         if kind == "action" and history:
-            predicted = predict(history, domain).action
+            prediction = predict(history, domain)
             loop = ev.view(history, domain).active_loop_name
-            if predicted != event["name"] and predicted == loop:
+            if prediction.action != event["name"] and prediction.action == loop:
                 # As rasa test does: the story says something else ran instead of the
                 # active form, so the form must have rejected the message; emulate that.
                 history.append({"event": "action_execution_rejected", "name": loop})
-                predicted = predict(history, domain).action
-            result.checks.append(TurnCheck("action", event["name"], predicted))
+                prediction = predict(history, domain)
+            result.checks.append(TurnCheck("action", event["name"], prediction.action,
+                                           prediction.policy_name, prediction.confidence))
         elif kind == "user" and parse is not None and event.get("text") \
                 and not str(event["text"]).startswith("/"):
             parsed = await parse(event["text"])

@@ -28,7 +28,6 @@ from bot.dialogue.policies.base import (
 )
 from bot.dialogue.policies.config import DEFAULT_POLICIES, POLICY_CLASSES
 from bot.dialogue.policies.ensemble import FOLLOWUP_ACTION, PolicyEnsemble, Prediction
-from bot.dialogue.policies.evaluation import StoryResult, TurnResult, replay_stories, replay_story
 from bot.dialogue.policies.training_data import TrainingTracker, story_events, training_trackers
 
 __all__ = [
@@ -40,12 +39,8 @@ __all__ = [
     "PolicyEnsemble",
     "PolicyPrediction",
     "Prediction",
-    "StoryResult",
     "TrainingTracker",
-    "TurnResult",
     "UnknownPolicyError",
-    "replay_stories",
-    "replay_story",
     "story_events",
     "training_trackers",
 ]

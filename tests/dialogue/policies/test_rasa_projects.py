@@ -1,14 +1,15 @@
 """The real Rasa projects in ../shared/rasa_bots train, and replay their own test stories
 (the stories' intents and entities as a perfect NLU parse, as `rasa test` core does)."""
 
+import asyncio
 import shutil
 from pathlib import Path
 
 import pytest
 
 from bot.dialogue.policies import PolicyEnsemble
-from bot.dialogue.policies.evaluation import replay_stories
 from bot.dialogue.project import load_project
+from bot.dialogue.testing import run_tests
 
 BOTS = Path(__file__).resolve().parents[4] / "shared" / "rasa_bots"
 
@@ -20,6 +21,7 @@ def test_a_real_project_passes_every_turn_of_its_test_stories(name, tmp_path):
     root = shutil.copytree(BOTS / name, tmp_path / name)
     project = load_project(root)
     ensemble = PolicyEnsemble.train(project.stories, project.domain, project.config.policies)
-    results = replay_stories(ensemble, project.test_stories, project.domain)
-    failed = [(r.name, t.expected, t.predicted, t.policy_name) for r in results for t in r.turns if not t.correct]
-    assert results and failed == []
+    report = asyncio.run(run_tests(project, ensemble.predict, parse=None))
+    failed = [(r.story.name, c.expected, c.predicted, c.policy_name)
+              for r in report.stories for c in r.failures]
+    assert report.stories and failed == []
