@@ -1,8 +1,8 @@
 """``carebot init``: write a new Rasa project from one of the templates in bot/templates/.
 
 ``minimal`` is a small moodbot-like project (as ``rasa init`` makes); ``demo-shop`` is the
-Carebot Demo Shop. In a source checkout the demo-shop template's domain.yml, data/ and
-actions/ are links to the repository's demo shop, so the two never drift; an installed
+Carebot Demo Shop. In a source checkout every file of the demo-shop template is a link to
+the repository's own demo-shop project, so the two never drift; an installed
 package carries real copies of them.
 """
 

@@ -52,7 +52,8 @@ def test_the_demo_shop_template_is_the_repositorys_demo_shop(tmp_path: Path, car
     target = tmp_path / "shop"
     result = carebot("init", str(target), "--template", "demo-shop")
     assert result.returncode == 0, result.stderr
-    assert filecmp.cmp(target / "domain.yml", REPO / "domain.yml", shallow=False)
+    for name in ("domain.yml", "config.yml", "carebot.yml", "endpoints.yml", "credentials.yml"):
+        assert filecmp.cmp(target / name, REPO / name, shallow=False), name
     for folder in ("data", "actions"):
         mine = sorted(p.name for p in (target / folder).iterdir())
         theirs = sorted(p.name for p in (REPO / folder).iterdir() if p.name != "__pycache__")
