@@ -7,6 +7,9 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8080
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
+# The demo shop keeps the base models (encoder, sentiment) beside its own in models/; other
+# projects share one copy per install (CAREBOT_BASE_MODELS_DIR, see README).
+export CAREBOT_BASE_MODELS_DIR ?= $(CURDIR)/models
 
 .PHONY: setup models run test lint chromium clean
 
@@ -23,7 +26,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # Models are built here, never committed; rebuilt when the training data or trainers change.
-models/.trained: $(VENV)/.installed data/nlu.yml $(wildcard nlp/*.py) $(wildcard analytics/insights/recommender.py)
+models/.trained: $(VENV)/.installed config.yml domain.yml carebot.yml $(wildcard data/*.yml) $(wildcard nlp/*.py) $(wildcard bot/dialogue/policies/*.py) analytics/insights/recommender.py
 	$(CAREBOT) train
 	touch $@
 

@@ -31,12 +31,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def carebot_env(database_url: str, **extra: str) -> dict[str, str]:
+BASE_MODELS_DIR = Path(os.environ.get("CAREBOT_BASE_MODELS_DIR", MODELS_DIR))
+
+
+def carebot_env(database_url: str, project_dir: Path = REPO, models_dir: Path = MODELS_DIR,
+                **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("CAREBOT_REDIS_URL", None)  # a test opts in to Redis explicitly
-    env.update(CAREBOT_DATABASE_URL=database_url, CAREBOT_MODELS_DIR=str(MODELS_DIR),
-               CAREBOT_PROJECT_DIR=str(REPO), HF_HUB_OFFLINE="1",
-               TOKENIZERS_PARALLELISM="false", **extra)
+    env.update(CAREBOT_DATABASE_URL=database_url, CAREBOT_MODELS_DIR=str(models_dir),
+               CAREBOT_PROJECT_DIR=str(project_dir), CAREBOT_BASE_MODELS_DIR=str(BASE_MODELS_DIR),
+               HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", **extra)
     return env
 
 
@@ -133,18 +137,19 @@ class RunningServer:
         return self.log_path.read_text(errors="replace")
 
 
-def start_server(database_url: str, tmp_path: Path, **extra_env: str) -> RunningServer:
-    """Start `carebot serve` on a free port and wait until /health answers."""
-    if not (MODELS_DIR / "metadata.json").exists():
-        pytest.fail(f"no trained models in {MODELS_DIR}: run `make models` (the test command does)")
+def start_server(database_url: str, tmp_path: Path, *, project_dir: Path = REPO,
+                 models_dir: Path = MODELS_DIR, **extra_env: str) -> RunningServer:
+    """Start `carebot serve` for a project on a free port and wait until /health answers."""
+    if not (models_dir / "metadata.json").exists():
+        pytest.fail(f"no trained models in {models_dir}: run `make models` (the test command does)")
     port = free_port()
     log_path = tmp_path / f"server-{port}.log"
-    env = carebot_env(database_url, CAREBOT_SPOOL_DIR=str(tmp_path / f"spool-{port}"),
-                      **extra_env)
+    env = carebot_env(database_url, project_dir, models_dir,
+                      CAREBOT_SPOOL_DIR=str(tmp_path / f"spool-{port}"), **extra_env)
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli.main", "serve", "--port", str(port)], env=env, cwd=REPO,
-            stdout=log, stderr=subprocess.STDOUT)
+            [sys.executable, "-m", "bot.cli.main", "serve", "--port", str(port)], env=env,
+            cwd=project_dir, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:

@@ -191,7 +191,11 @@ class MessageProcessor:
                                           hide_rule_turn=hide)
             if not ran:
                 continue  # rejected: the policies predict again, knowing it
-            if name == ACTION_SESSION_START or self._is_paused(conversation):
+            if name == ACTION_SESSION_START:
+                return
+            if self._is_paused(conversation):
+                # a person takes over: the bot listens, silently, until handed back
+                self._add(conversation, re_.listen())
                 return
         logger.warning("conversation %s: %d actions in one turn, stopping (a rule or story "
                        "loops?)", conversation.id, MAX_ACTIONS_PER_TURN)
