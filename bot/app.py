@@ -43,7 +43,7 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
         raise ModelsMissing(f"no trained models in {config.models_dir}; run `carebot train` "
                             f"in {config.project_dir} first")
     assistant = await asyncio.to_thread(load_assistant, config.project_dir, config.models_dir,
-                                        config.escalation)
+                                        config.escalation, env=config.environ)
     await asyncio.to_thread(migrate, config.database_url)
     db = make_engine(config.database_url)
     store = ConversationStore(db)

@@ -162,6 +162,8 @@ class Config:
     # Pages that may open the widget's WebSocket, e.g. ("https://shop.example.com",); "*": any.
     allowed_origins: tuple[str, ...] = ("*",)
     train_recommender: bool = False  # carebot.yml ``recommender: true``
+    # the environment Config was read from: fills ${NAME} in the Rasa project's files
+    environ: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def with_overrides(self, **kwargs) -> Config:
         return replace(self, **{k: v for k, v in kwargs.items() if v is not None})
@@ -198,4 +200,5 @@ class Config:
             allowed_origins=tuple(o.strip() for o in origins.split(",") if o.strip())
             if origins else tuple(settings.get("allowed_origins") or ("*",)),
             train_recommender=bool(settings.get("recommender", False)),
+            environ=env,
         )

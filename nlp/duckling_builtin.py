@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from nlp.duckling_time import iso, times  # noqa: F401 (iso: Duckling's timestamp form)
 from nlp.patterns import EMAIL
 
 DIMENSIONS = ("number", "amount-of-money", "time", "duration", "email", "phone-number", "url")
@@ -112,7 +113,6 @@ def extract(text: str, dims: list[str] | None, reference: datetime) -> list[Matc
                     )
                 )
     if "time" in wanted:
-        from nlp.duckling_time import times
 
         found += [Match("time", s, e, text[s:e], v) for s, e, v in times(text, reference)]
     if "duration" in wanted:
@@ -203,9 +203,3 @@ def _winners(matches: list[Match]) -> list[Match]:
     for m in kept:
         unique.setdefault((m.dim, m.start, m.end), m)
     return sorted(unique.values(), key=lambda m: (m.start, m.end))
-
-
-def iso(moment: datetime) -> str:
-    """Duckling's timestamp form: ``2019-01-01T00:00:00.000-08:00``."""
-    text = moment.isoformat(timespec="milliseconds")
-    return text if moment.tzinfo else text + "Z"

@@ -73,14 +73,12 @@ _COMPILED = [(name, re.compile(pattern, re.IGNORECASE)) for name, pattern in _RU
 
 
 def _value(moment: datetime, grain: str) -> dict:
-    from nlp.duckling_builtin import iso
 
     one = {"value": iso(moment), "grain": grain, "type": "value"}
     return {"values": [one], **one}
 
 
 def _interval(start: datetime, end: datetime, grain: str) -> dict:
-    from nlp.duckling_builtin import iso
 
     ends = {
         "from": {"value": iso(start), "grain": grain},
@@ -226,3 +224,9 @@ def _with_clock_times(found: list[tuple[int, int, dict]]) -> list[tuple[int, int
                 continue
         out.append((start, end, value))
     return out
+
+
+def iso(moment: datetime) -> str:
+    """Duckling's timestamp form: ``2019-01-01T00:00:00.000-08:00``."""
+    text = moment.isoformat(timespec="milliseconds")
+    return text if moment.tzinfo else text + "Z"

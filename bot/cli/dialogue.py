@@ -18,7 +18,7 @@ logger = logging.getLogger("carebot")
 def _project(config: Config):
     from bot.dialogue.project.loader import load_project
 
-    project = load_project(config.project_dir)
+    project = load_project(config.project_dir, config.environ)
     for warning in getattr(project, "warnings", None) or []:
         click.echo(f"warning: {warning}", err=True)
     return project

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,8 +19,15 @@ def _project_option(function: Callable) -> Callable:
              "folder].")(function)
 
 
+def _config():
+    """The group's Config (CAREBOT_PROJECT_DIR, the environment), when run under `carebot`."""
+    context = click.get_current_context(silent=True)
+    return getattr(context.find_root(), "obj", None) if context else None
+
+
 def _project_dir(project: Path | None) -> Path:
-    return project or Path(os.environ.get("CAREBOT_PROJECT_DIR") or ".")
+    config = _config()
+    return project or (config.project_dir if config is not None else Path("."))
 
 
 def _guarded(debug: bool, run: Callable[[], int]) -> None:
@@ -90,7 +96,9 @@ def validate(project: Path | None, max_history: int | None, fail_on_warnings: bo
     root = _project_dir(project)
 
     def run() -> int:
-        report = validate_project(root, max_history=max_history)
+        config = _config()
+        report = validate_project(root, max_history=max_history,
+                                  env=config.environ if config is not None else None)
         for issue in report.warnings:
             click.echo(f"warning: {issue}")
         for issue in report.errors:

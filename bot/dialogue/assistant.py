@@ -63,8 +63,8 @@ def action_runner(project: RasaProject) -> ProjectActions | RemoteActions | None
 def load_assistant(project_dir: Path, models_dir: Path, escalation: EscalationPolicy | None = None,
                    *, project: RasaProject | None = None, rng: random.Random | None = None,
                    actions: ProjectActions | RemoteActions | None = None,
-                   use_project_actions: bool = True) -> Assistant:
-    project = project or load_project(project_dir)
+                   use_project_actions: bool = True, env: dict | None = None) -> Assistant:
+    project = project or load_project(project_dir, env)
     policy_dir = models_dir / DIALOGUE_DIR
     if PolicyEnsemble.saved_fingerprint(policy_dir) is None:
         raise ModelsMissing(f"no trained dialogue policies in {policy_dir}; run `carebot train` "

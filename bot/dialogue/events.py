@@ -8,7 +8,7 @@ them with the semantics of ``rasa.shared.core.trackers.DialogueStateTracker``:
   back, and the user turns a loop (form) consumed on its happy path;
 - :func:`view` is the live tracker (slots, active loop and its rejection, latest message,
   latest action, follow-up action);
-- :func:`states` is ``tracker.past_states(domain)``: one featurised state before every
+- ``bot.dialogue.policies.states.past_states`` is ``tracker.past_states(domain)``: one featurised state before every
   action and one at the end, each ``{"user": {"intent", "entities"}, "prev_action":
   {"action_name"}, "slots": {name: features}, "active_loop": {"name"}}``.
 """
@@ -269,20 +269,6 @@ def latest_action_name(events: list[dict]) -> str | None:
 
 
 # -- reading featurised states -------------------------------------------------------------
-
-
-def states(
-    events: list[dict],
-    domain: Domain,
-    omit_unset_slots: bool = False,
-    ignore_rule_only_turns: bool = False,
-    rule_only_data: dict | None = None,
-) -> list[State]:
-    """``tracker.past_states(domain)``: the featurised state before each action, then the
-    current one (see :func:`bot.dialogue.policies.states.past_states`)."""
-    from bot.dialogue.policies.states import past_states
-
-    return past_states(events, domain, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
 
 
 def is_prev_action_listen_in_state(state: State) -> bool:

@@ -29,27 +29,26 @@ from bot.dialogue.policies.base import (
     PolicyPrediction,
 )
 from bot.dialogue.policies.memoization import build_lookup
+from bot.dialogue.policies.rule_keys import (  # noqa: F401 (re-exported)
+    DEFAULT_ACTION_MAPPINGS,
+    DEFAULT_RULES,
+    DO_NOT_PREDICT_LOOP_ACTION,
+    LOOP_RULES,
+    LOOP_RULES_SEPARATOR,
+    LOOP_WAS_INTERRUPTED,
+    RULES,
+    RULES_FOR_LOOP_UNHAPPY_PATH,
+    RULES_NOT_IN_STORIES,
+    sources_for_defaults,
+)
 from bot.dialogue.policies.states import past_states
 from bot.dialogue.policies.training_data import TrainingTracker, deduplicated_examples
 from bot.dialogue.project.model import (
-    ACTION_BACK,
     ACTION_DEFAULT_FALLBACK,
     ACTION_LISTEN,
-    ACTION_RESTART,
-    ACTION_SESSION_START,
     Domain,
 )
 
-DEFAULT_ACTION_MAPPINGS = {"restart": ACTION_RESTART, "back": ACTION_BACK,
-                           "session_start": ACTION_SESSION_START}
-RULES = "rules"
-RULES_FOR_LOOP_UNHAPPY_PATH = "rules_for_loop_unhappy_path"
-RULES_NOT_IN_STORIES = "rules_not_in_stories"
-LOOP_WAS_INTERRUPTED = "loop_was_interrupted"
-DO_NOT_PREDICT_LOOP_ACTION = "do_not_predict_loop_action"
-DEFAULT_RULES = "predicting default action with intent "
-LOOP_RULES = "handling active loops and forms - "
-LOOP_RULES_SEPARATOR = " - "
 DEFAULT_CORE_FALLBACK_THRESHOLD = 0.3
 
 KNOWN_OPTIONS = {"priority", "core_fallback_threshold", "core_fallback_action_name",
@@ -263,10 +262,3 @@ def _loop_unhappy_lookup(all_states: list[list[ev.State]], labels: list[str]) ->
     return lookup
 
 
-def sources_for_defaults(domain: Domain) -> set[str]:
-    """The prediction sources that are not user rules: default actions and loop handling."""
-    sources = {DEFAULT_RULES + intent for intent in DEFAULT_ACTION_MAPPINGS}
-    for loop in domain.forms:
-        sources.add(LOOP_RULES + loop)
-        sources.add(f"{LOOP_RULES}{loop}{LOOP_RULES_SEPARATOR}{ACTION_LISTEN}")
-    return sources

@@ -18,7 +18,7 @@ from bot.dialogue.policies.training_data import TrainingTracker
 from bot.dialogue.project.model import ACTION_LISTEN, Domain
 
 if TYPE_CHECKING:
-    from bot.dialogue.policies.rule import RulePolicy
+    from bot.dialogue.policies.base import Policy as RulePolicy
 
 ALLOWED_USER_INPUTS = 1
 
@@ -60,7 +60,7 @@ def rule_only_slots_and_loops(rule_states: list[list[ev.State]],
 def analyze_rules(policy: RulePolicy, rule_trackers: list[TrainingTracker],
                   all_trackers: list[TrainingTracker], domain: Domain) -> list[str]:
     """Raise on contradictions; return the prediction sources no story relies on."""
-    from bot.dialogue.policies.rule import DEFAULT_RULES, LOOP_RULES, sources_for_defaults
+    from bot.dialogue.policies.rule_keys import DEFAULT_RULES, LOOP_RULES, sources_for_defaults
 
     sources: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for tracker, predicted, gold, source in _replay(policy, rule_trackers, domain):
@@ -130,7 +130,7 @@ def _predict_next(policy: RulePolicy, running: list[dict], domain: Domain,
 
 def _check_prediction(policy: RulePolicy, sources: dict, tracker: TrainingTracker,
                       predicted: str | None, gold: str, source: str | None) -> list[str]:
-    from bot.dialogue.policies.rule import RULES
+    from bot.dialogue.policies.rule_keys import RULES
 
     if not predicted or not source or predicted == gold:
         return []
@@ -151,7 +151,7 @@ def _check_prediction(policy: RulePolicy, sources: dict, tracker: TrainingTracke
 def _should_delete(policy: RulePolicy, source: str, tracker: TrainingTracker, predicted: str) -> bool:
     """A story that continues a rule's (action, intent) pair differently removes the rule's
     trailing action_listen instead of contradicting it."""
-    from bot.dialogue.policies.rule import RULES
+    from bot.dialogue.policies.rule_keys import RULES
 
     if tracker.is_rule or source.count(ev.PREVIOUS_ACTION) > 1 or predicted != ACTION_LISTEN:
         return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,12 @@ CAREBOT_KEYS = ("escalation", "allowed_origins", "recommender", "business_hours"
 GRAPH_KEYS = ("train", "predict", "nlu_target", "core_target")
 
 
-def read_config(root: Path) -> RasaConfig:
+def read_config(root: Path, env: Mapping[str, str] | None = None) -> RasaConfig:
     """config.yml (or config.yaml) of ``root``; Rasa's defaults when there is none."""
     path = next((root / n for n in ("config.yml", "config.yaml") if (root / n).is_file()), None)
     if path is None:
         return RasaConfig()
-    doc = read_rasa_yaml(path, env_vars=True)
+    doc = read_rasa_yaml(path, env=env or {})
     data = doc.data
     if data in (None, {}):
         return RasaConfig(path=path)

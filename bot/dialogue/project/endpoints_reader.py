@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from bot.dialogue.project.model import Endpoints
@@ -25,11 +26,12 @@ def _first(root: Path, stem: str) -> Path | None:
                 None)
 
 
-def read_endpoints(root: Path, warnings: list[str]) -> Endpoints:
+def read_endpoints(root: Path, warnings: list[str],
+                   env: Mapping[str, str] | None = None) -> Endpoints:
     path = _first(root, "endpoints")
     if path is None:
         return Endpoints()
-    doc = read_rasa_yaml(path, env_vars=True)
+    doc = read_rasa_yaml(path, env=env or {})
     data = doc.data or {}
     if not isinstance(data, dict):
         raise doc.error("endpoints.yml must be a mapping such as 'action_endpoint: {url: ...}'")
@@ -57,11 +59,12 @@ def read_endpoints(root: Path, warnings: list[str]) -> Endpoints:
     return endpoints
 
 
-def read_credentials(root: Path, warnings: list[str]) -> dict:
+def read_credentials(root: Path, warnings: list[str],
+                     env: Mapping[str, str] | None = None) -> dict:
     path = _first(root, "credentials")
     if path is None:
         return {}
-    doc = read_rasa_yaml(path, env_vars=True)
+    doc = read_rasa_yaml(path, env=env or {})
     data = doc.data or {}
     if not isinstance(data, dict):
         raise doc.error("credentials.yml must be a mapping of channel names to their settings")

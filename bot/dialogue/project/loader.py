@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from bot.dialogue.project.config_reader import read_config
@@ -17,9 +18,10 @@ from bot.dialogue.project.story_expansion import expand_blocks
 from nlp.yamlfile import BotFileError
 
 
-def load_project(root: Path) -> RasaProject:
-    """Read ``root``; the first error is a BotFileError "path:line: what; what to do"."""
-    project, issues, _ = load_project_with_issues(root)
+def load_project(root: Path, env: Mapping[str, str] | None = None) -> RasaProject:
+    """Read ``root``; the first error is a BotFileError "path:line: what; what to do".
+    ``env`` fills ``${NAME}`` in config.yml, endpoints.yml and credentials.yml."""
+    project, issues, _ = load_project_with_issues(root, env)
     errors = [issue for issue in issues if issue.level == "error"]
     if errors:
         more = (f" ({len(errors) - 1} more problem{'s' if len(errors) > 2 else ''}: run "
@@ -28,7 +30,8 @@ def load_project(root: Path) -> RasaProject:
     return project
 
 
-def load_project_with_issues(root: Path) -> tuple[RasaProject, list[Issue], NluSummary]:
+def load_project_with_issues(root: Path, env: Mapping[str, str] | None = None
+                             ) -> tuple[RasaProject, list[Issue], NluSummary]:
     """The project, every reference problem in it (a story naming an unknown action, a form
     requiring a missing slot...), and what its NLU data names. Malformed files still raise
     BotFileError at once: nothing else can be read sensibly after them."""
@@ -37,7 +40,7 @@ def load_project_with_issues(root: Path) -> tuple[RasaProject, list[Issue], NluS
         raise BotFileError(f"{root}: no such folder; give the folder of a Rasa project "
                            "(with domain.yml, config.yml and data/)")
     warnings: list[str] = []
-    config = read_config(root)
+    config = read_config(root, env)
     merged = read_domain(root)
     warnings.extend(merged.warnings)
     data = find_data(root, warnings)
@@ -51,8 +54,8 @@ def load_project_with_issues(root: Path) -> tuple[RasaProject, list[Issue], NluS
         test_blocks.extend(read_blocks(doc, test=True, warnings=warnings))
     stories = expand_blocks(story_blocks, warnings)
     test_stories = expand_blocks(test_blocks, warnings)
-    endpoints = read_endpoints(root, warnings)
-    credentials = read_credentials(root, warnings)
+    endpoints = read_endpoints(root, warnings, env)
+    credentials = read_credentials(root, warnings, env)
     actions = next((p for p in (root / "actions", root / "actions.py") if p.exists()), None)
     project = RasaProject(
         root=root, config=config, domain=domain,

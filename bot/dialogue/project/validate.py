@@ -9,6 +9,7 @@ labelled with two intents, and what the loader noticed (unsupported channels, du
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,9 +41,10 @@ class ValidationReport:
         return [i for i in self.issues if i.level == "warning"]
 
 
-def validate_project(root: Path, max_history: int | None = None) -> ValidationReport:
+def validate_project(root: Path, max_history: int | None = None,
+                     env: Mapping[str, str] | None = None) -> ValidationReport:
     """Every problem in the project at ``root``. Malformed files raise BotFileError."""
-    project, issues, nlu = load_project_with_issues(root)
+    project, issues, nlu = load_project_with_issues(root, env)
     report = ValidationReport(project, list(issues))
     report.issues.extend(Issue("warning", None, w) for w in project.warnings)
     report.issues.extend(Issue("error", None, p) for p in nlu.problems)

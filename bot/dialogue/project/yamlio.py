@@ -9,8 +9,8 @@ has a loader with the YAML 1.2 core schema's booleans and numbers. The result is
 
 from __future__ import annotations
 
-import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
@@ -55,11 +55,12 @@ RasaYamlLoader.add_constructor(_TAG_INT, RasaYamlLoader.construct_yaml_int)
 _ENV_VAR = re.compile(r"\$\{([^}]+)\}")
 
 
-def read_rasa_yaml(path: Path, env_vars: bool = False) -> YamlDoc:
+def read_rasa_yaml(path: Path, env: Mapping[str, str] | None = None) -> YamlDoc:
     """Parse ``path``; a syntax error or a duplicate key is a BotFileError with file and line.
 
-    ``env_vars``: replace ``${NAME}`` in string values with the environment variable, as Rasa
-    does for endpoints.yml and credentials.yml (an unset variable is an error).
+    ``env``: replace ``${NAME}`` in string values with ``env[NAME]``, as Rasa does with the
+    environment for config.yml, endpoints.yml and credentials.yml (an unset one is an error);
+    None leaves them as written. The caller hands the environment in (``Config.environ``).
     """
     try:
         text = path.read_text(encoding="utf-8")
@@ -73,8 +74,8 @@ def read_rasa_yaml(path: Path, env_vars: bool = False) -> YamlDoc:
         if node is None:
             return YamlDoc(path=path, data={}, _node=yaml.MappingNode("tag:yaml.org,2002:map", []))
         _refuse_duplicate_keys(path, node)
-        if env_vars:
-            _expand_env(path, node)
+        if env is not None:
+            _expand_env(path, node, env)
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -108,7 +109,7 @@ def _refuse_duplicate_keys(path: Path, node: yaml.Node) -> None:
             stack.extend(current.value)
 
 
-def _expand_env(path: Path, node: yaml.Node) -> None:
+def _expand_env(path: Path, node: yaml.Node, env: Mapping[str, str]) -> None:
     """Replace ${NAME} in the string scalars of ``node`` (before construction, so an unset
     variable is reported on its own line)."""
     stack = [node]
@@ -117,15 +118,15 @@ def _expand_env(path: Path, node: yaml.Node) -> None:
         if isinstance(current, yaml.ScalarNode):
             if current.tag == "tag:yaml.org,2002:str" and "${" in current.value:
                 current.value = _ENV_VAR.sub(
-                    lambda m, n=current: _env_value(path, n, m.group(1)), current.value)
+                    lambda m, n=current: _env_value(path, n, m.group(1), env), current.value)
         elif isinstance(current, yaml.MappingNode):
             stack.extend(value for _, value in current.value)
         elif isinstance(current, yaml.SequenceNode):
             stack.extend(current.value)
 
 
-def _env_value(path: Path, node: yaml.ScalarNode, name: str) -> str:
-    if name not in os.environ:
+def _env_value(path: Path, node: yaml.ScalarNode, name: str, env: Mapping[str, str]) -> str:
+    if name not in env:
         raise BotFileError(f"{path}:{node.start_mark.line + 1}: environment variable '{name}' "
                            f"is not set; set it, or write the value instead of ${{{name}}}")
-    return os.environ[name]
+    return env[name]

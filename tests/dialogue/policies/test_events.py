@@ -3,7 +3,7 @@
 from policy_builders import domain, ran, said, session_start, slot_set, text_slot
 
 from bot.dialogue import events as ev
-from bot.dialogue.policies.states import slot_features
+from bot.dialogue.policies.states import past_states, slot_features
 from bot.dialogue.project.model import EntityDef, Form, Intent, Slot
 
 
@@ -12,7 +12,7 @@ def test_states_hold_intent_entities_previous_action_slots_and_loop():
                forms=[Form("trip_form", ("city",))])
     events = [*said("ask", city="Paris"), slot_set("city", "Paris"), ran("trip_form"),
               {"event": "active_loop", "name": "trip_form"}]
-    states = ev.states(events, d)
+    states = past_states(events, d)
     assert states == [
         {},
         {"user": {"intent": "ask", "entities": ("city",)}, "prev_action": {"action_name": "action_listen"},
@@ -25,8 +25,8 @@ def test_states_hold_intent_entities_previous_action_slots_and_loop():
 def test_intents_featurise_only_the_entities_their_domain_entry_uses():
     d = domain([Intent("buy", use_entities=("item",)), Intent("chat", ignore_entities=("item",))],
                entities=["item", "colour"])
-    buy = ev.states(said("buy", item="hat", colour="red"), d)[-1]
-    chat = ev.states(said("chat", item="hat", colour="red"), d)[-1]
+    buy = past_states(said("buy", item="hat", colour="red"), d)[-1]
+    chat = past_states(said("chat", item="hat", colour="red"), d)[-1]
     assert buy["user"]["entities"] == ("item",)
     assert chat["user"]["entities"] == ("colour",)
 
@@ -35,13 +35,13 @@ def test_entity_roles_are_featurised_as_entity_hash_role():
     d = domain(["fly"], entities=[EntityDef("city", roles=("from", "to"))])
     events = [ran("action_listen"), {"event": "user", "parse_data": {
         "intent": {"name": "fly"}, "entities": [{"entity": "city", "value": "Oslo", "role": "to"}]}}]
-    assert ev.states(events, d)[-1]["user"]["entities"] == ("city", "city#to")
+    assert past_states(events, d)[-1]["user"]["entities"] == ("city", "city#to")
 
 
 def test_slots_that_do_not_influence_the_conversation_are_not_featurised():
     d = domain(["ask"], slots=[text_slot("note", influence=False), Slot("any_slot", "any")])
     events = [*said("ask"), slot_set("note", "x"), slot_set("any_slot", "y")]
-    assert "slots" not in ev.states(events, d)[-1]
+    assert "slots" not in past_states(events, d)[-1]
 
 
 def test_slot_types_are_featurised_as_rasa_does():
@@ -62,15 +62,15 @@ def test_slot_types_are_featurised_as_rasa_does():
 
 def test_initial_values_appear_unless_unset_slots_are_omitted():
     d = domain(["ask"], slots=[Slot("vip", "bool", initial_value=True)])
-    assert ev.states(said("ask"), d)[-1]["slots"] == {"vip": (1.0, 1.0)}
-    assert "slots" not in ev.states(said("ask"), d, omit_unset_slots=True)[-1]
+    assert past_states(said("ask"), d)[-1]["slots"] == {"vip": (1.0, 1.0)}
+    assert "slots" not in past_states(said("ask"), d, omit_unset_slots=True)[-1]
 
 
 def test_a_restart_forgets_everything_before_it():
     d = domain(["greet", "ask"], slots=[text_slot("city")])
     events = [*said("greet"), slot_set("city", "Rome"), ran("action_restart"), {"event": "restart"},
               *said("ask")]
-    assert ev.states(events, d) == [{}, {"user": {"intent": "ask"}, "prev_action": {"action_name": "action_listen"}}]
+    assert past_states(events, d) == [{}, {"user": {"intent": "ask"}, "prev_action": {"action_name": "action_listen"}}]
     assert ev.view(events, d).slots == {"city": None}
 
 
@@ -78,7 +78,7 @@ def test_a_session_start_resets_slots_then_carried_slots_are_set_again():
     d = domain(["ask"], slots=[text_slot("city")])
     events = [slot_set("city", "Rome"), *session_start(), slot_set("city", "Rome"), *said("ask")]
     assert ev.current_slots(events, d) == {"city": "Rome"}
-    assert ev.states(events, d)[0] == {"slots": {"city": (1.0,)}}
+    assert past_states(events, d)[0] == {"slots": {"city": (1.0,)}}
 
 
 def test_a_rewind_takes_back_the_latest_user_message_and_its_listen():
@@ -113,9 +113,9 @@ def test_turns_of_rules_no_story_contains_are_hidden_from_ml_states():
     events = [*said("help"), ran("utter_help", hide_rule_turn=True),
               {"event": "action", "name": "action_listen", "hide_rule_turn": True},
               {"event": "user", "parse_data": {"intent": {"name": "affirm"}, "entities": []}}]
-    assert ev.states(events, d, ignore_rule_only_turns=True) == [
+    assert past_states(events, d, ignore_rule_only_turns=True) == [
         {}, {"user": {"intent": "affirm"}, "prev_action": {"action_name": "action_listen"}}]
-    assert len(ev.states(events, d)) == 4
+    assert len(past_states(events, d)) == 4
 
 
 def test_a_followup_event_and_a_restart_schedule_the_next_action():

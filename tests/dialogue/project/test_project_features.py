@@ -298,23 +298,20 @@ def test_unsupported_channels_are_one_warning_each(rasa_init: Path):
         "channel"]
 
 
-def test_endpoints_expand_environment_variables_and_report_unused_stores(
-        rasa_init: Path, monkeypatch):
+def test_endpoints_expand_environment_variables_and_report_unused_stores(rasa_init: Path):
     endpoints = rasa_init / "endpoints.yml"
     endpoints.write_text('action_endpoint:\n  url: "http://${ACTIONS_HOST}:5055/webhook"\n'
                          "  token: secret\ntracker_store:\n  type: redis\n")
-    monkeypatch.setenv("ACTIONS_HOST", "actions.internal")
-    project = load_project(rasa_init)
+    project = load_project(rasa_init, env={"ACTIONS_HOST": "actions.internal"})
     assert project.endpoints.action_endpoint_url == "http://actions.internal:5055/webhook"
     assert project.endpoints.action_endpoint_token == "secret"
     assert project.endpoints.other == {"tracker_store": {"type": "redis"}}
     assert project.warnings == [f"{endpoints}:4: 'tracker_store' is not used by Carebot, which "
                                 "keeps conversations in its own database "
                                 "(CAREBOT_DATABASE_URL); remove it to silence this"]
-    monkeypatch.delenv("ACTIONS_HOST")
     with pytest.raises(BotFileError, match=rf"^{endpoints}:2: environment variable "
                                            "'ACTIONS_HOST' is not set"):
-        load_project(rasa_init)
+        load_project(rasa_init, env={})
 
 
 def test_a_rule_with_conversation_start_and_no_wait(rasa_init: Path):
