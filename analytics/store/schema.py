@@ -120,6 +120,9 @@ class Message(Base):
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"))
     sender: Mapped[str] = mapped_column(String(16))  # "user" | "bot" | "agent"
     text: Mapped[str] = mapped_column(Text)  # redacted for user messages
+    # The words as written, Fernet-encrypted, for the customer's own history and the agent
+    # only (bot/privacy); analytics never reads it. Purged after the retention (revision 0004).
+    raw_text: Mapped[str | None] = mapped_column(Text)
     intent: Mapped[str | None] = mapped_column(String(64), index=True)
     confidence: Mapped[float | None] = mapped_column(Float)
     entities: Mapped[list] = mapped_column(JSON, default=list)
@@ -166,6 +169,18 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(128))
     role: Mapped[str] = mapped_column(String(16))  # ROLES
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class UserSession(Base):
+    """A console or dashboard log-in (revision 0004): the cookie holds a random token, this
+    row its SHA-256; deleting the row (log-out, new password, user removed) ends it."""
+
+    __tablename__ = "user_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
 
 
 # -- analytics rollups and model outputs (revision 0002) ---------------------------------
@@ -238,6 +253,27 @@ class CsatPrediction(Base):
     model: Mapped[str] = mapped_column(String(64))
     fitted_at: Mapped[datetime] = mapped_column(DateTime)
 
+
+
+# -- the dialogue core's scheduled reminders (revision 0003) ------------------------------
+
+
+class Reminder(Base):
+    """A Rasa reminder (ReminderScheduled) waiting to fire its intent; deleted when it fires or
+    is cancelled (bot/dialogue/actions/reminders.py)."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_conversation_name", "conversation_id", "name",
+                            unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(128))  # no FK: may precede the row
+    name: Mapped[str] = mapped_column(String(255))  # Rasa's reminder name; a new one replaces
+    intent: Mapped[str] = mapped_column(String(255))
+    fire_at: Mapped[datetime] = mapped_column(DateTime)  # UTC
+    kill_on_user_msg: Mapped[bool] = mapped_column(Boolean)
+    event: Mapped[dict] = mapped_column(JSON)  # the ReminderScheduled event (entities...)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
 
 # Reports quote customer messages most negative first, overall and per intent.
 _CUSTOMER_MESSAGE = text("sender = 'user'")

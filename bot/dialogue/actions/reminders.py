@@ -148,8 +148,11 @@ class ReminderScheduler:
                 delay = min(delay, (soonest - now).total_seconds())
             # Sleeping on the wall clock in short steps would be wasteful; a wake-up on every
             # schedule() and a cap of poll_interval keep the timing right.
+            # asyncio.timeout, not wait_for: wait_for can swallow close()'s cancellation
+            # when the wake-up and the cancel arrive together (Python 3.11).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(delay, 0.0))
+                async with asyncio.timeout(max(delay, 0.0)):
+                    await self._wake.wait()
 
     async def _fire_one(self, reminder: PendingReminder) -> None:
         try:

@@ -126,15 +126,26 @@ def _message(variation: ResponseVariation) -> dict:
 
 
 def interpolate(value: Any, values: dict) -> Any:
-    """Fill ``{name}`` in every string inside ``value`` (dicts and lists too). A name with no
-    value stays as written; a slot whose value is None reads "None", as in Rasa."""
+    """Fill ``{name}`` in every string inside ``value`` (dicts and lists too), as Rasa does;
+    a name with no value stays as written; a slot whose value is None reads "None", as in
+    Rasa."""
     if isinstance(value, str):
-        return _PLACEHOLDER.sub(lambda m: _fill(m, values), value)
+        return _interpolate_text(value, values)
     if isinstance(value, dict):
         return {key: interpolate(item, values) for key, item in value.items()}
     if isinstance(value, list):
         return [interpolate(item, values) for item in value]
     return value
+
+
+def _interpolate_text(text: str, values: dict) -> str:
+    # Rasa's own way first ("{name}" -> "{0[name]}", then str.format), so "{{" reads "{" as
+    # it does there; where Rasa would give up and keep the whole text (a value missing, a
+    # JSON payload with single braces), each placeholder is filled on its own instead.
+    try:
+        return _PLACEHOLDER.sub(r"{0[\1]}", text).format(values)
+    except (KeyError, IndexError, ValueError, TypeError, AttributeError):
+        return _PLACEHOLDER.sub(lambda m: _fill(m, values), text)
 
 
 def _fill(match: re.Match, values: dict) -> str:
