@@ -12,6 +12,7 @@ from aiohttp import web
 
 from analytics.store.db import make_engine, migrate
 from analytics.store.reads import ConversationStore
+from analytics.store.sessions import SessionStore
 from analytics.store.shop import ShopRepository
 from analytics.store.writer import ConversationLog
 from bot.channels.rest import add_rest_channel
@@ -20,15 +21,21 @@ from bot.channels.websocket import add_websocket_channel
 from bot.config import Config
 from bot.console.routes import add_agent_console
 from bot.dashboard.routes import add_dashboard_routes
+from bot.dialogue.actions.lookup_guard import LookupGuard
+from bot.dialogue.actions.reminders import ReminderScheduler
 from bot.dialogue.assistant import ModelsMissing, load_assistant
 from bot.dialogue.conversations import ConversationService
 from bot.dialogue.hub import make_hub
 from bot.dialogue.nlu_batcher import NLUService
-from bot.web.auth import login_handler, logout, whoami
+from bot.privacy import RawText
+from bot.web.auth import login_handler, logout, session_middleware, whoami
+from bot.web.bodies import body_middleware
 from bot.web.errors import error_middleware
-from bot.web.keys import ACCOUNTS, CONFIG, DB, NLU, SERVICE, SIGNER, SOCKETS, STORE
+from bot.web.headers import add_security_headers_to
+from bot.web.keys import CONFIG, DB, LIMITER, NLU, RAW_TEXT, SERVICE, SESSIONS, SOCKETS, STORE
 from bot.web.rasa_api import add_rasa_api
-from bot.web.sessions import AccountCache, SessionSigner
+from bot.web.ratelimit import RateLimiter
+from bot.web.sessions import Sessions
 
 logger = logging.getLogger(__name__)
 
@@ -63,16 +70,37 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
         return {"id": store.customer_id_for(external_id), "email": info.email, "vip": info.vip}
 
     hub = await make_hub(config.redis_url)
-    service = ConversationService(assistant.processor, nlu, store, log,
-                                  lookup_customer=lookup_customer, hub=hub)
+    reminders = ReminderScheduler(db)
+    limiter = RateLimiter(config.limits, config.redis_url)
+    logger.info(limiter.describe())
+    processor = assistant.processor
+    if config.limits.lookup_actions and processor.custom_actions is not None:
+        processor.custom_actions = LookupGuard(processor.custom_actions, limiter,
+                                               config.limits.lookup_actions)
+    raw_text = RawText(config.raw_text_keys)
+    if not raw_text.enabled:
+        logger.info("raw text is off (CAREBOT_RAW_TEXT_KEY=off): everyone sees redacted text")
+    if not config.rest_token:
+        logger.warning("the REST channel (/webhooks/rest/webhook) and /model/parse are open "
+                       "to anyone who can reach this server; it is a server-to-server channel: "
+                       "set CAREBOT_REST_TOKEN and send Authorization: Bearer <token>")
+    service = ConversationService(processor, nlu, store, log,
+                                  lookup_customer=lookup_customer, hub=hub, reminders=reminders,
+                                  raw_text=raw_text)
+    sessions = Sessions(SessionStore(db))
+    await sessions.purge_expired()
+    await reminders.start(service.fire_reminder)
     app[NLU] = nlu
     app[SERVICE] = service
     app[STORE] = store
-    app[ACCOUNTS] = AccountCache(store.account)
+    app[SESSIONS] = sessions
+    app[LIMITER] = limiter
+    app[RAW_TEXT] = raw_text
     app[DB] = db
     app[SOCKETS] = CustomerSockets()
     logger.info("Carebot ready: database %s", db.url.render_as_string(hide_password=True))
     yield
+    await reminders.close()
     await nlu.close()
     await assistant.close()
     await hub.close()
@@ -90,9 +118,10 @@ async def health(request: web.Request) -> web.Response:
 
 
 def create_app(config: Config) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=config.max_body_bytes)
+    app = web.Application(middlewares=[error_middleware, body_middleware, session_middleware],
+                          client_max_size=config.max_body_bytes)
     app[CONFIG] = config
-    app[SIGNER] = SessionSigner(config.session_secret)
+    add_security_headers_to(app)
     app.cleanup_ctx.append(_runtime)
     add_agent_console(app)
     app.router.add_get("/", index)

@@ -72,6 +72,87 @@ class EscalationPolicy:
         return cls(**chosen)
 
 
+@dataclass(frozen=True)
+class RateLimits:
+    """How often a client may try things; each limit is "N per PERIOD" (the ``limits``
+    library's notation: "10 per 15 minutes", "30/minute") or "off"."""
+
+    login_failures_per_account: str = "10 per 15 minutes"  # then the account is locked
+    login_failures_per_address: str = "30 per 15 minutes"  # then the address is locked
+    messages_per_conversation: str = "60 per minute"
+    messages_per_address: str = "600 per minute"  # offices share one address behind NAT
+    order_lookups_per_conversation: str = "10 per 10 minutes"
+    order_lookups_per_address: str = "30 per 10 minutes"
+    # The project's actions that look an order up: each run counts as one lookup. The engine
+    # names no action of a particular bot; the demo shop's carebot.yml lists its own.
+    lookup_actions: tuple[str, ...] = ()
+    request_body_seconds: float = 10.0  # a client must send its whole body within this
+    password_hash_threads: int = 2  # bcrypt runs on these threads only, never the event loop
+
+    @classmethod
+    def from_mapping(cls, values: dict[str, Any], where: str) -> RateLimits:
+        """Limits from carebot.yml ``limits:`` / CAREBOT_LIMIT_*; ValueError names bad ones."""
+        import limits
+
+        known = {f.name: f for f in fields(cls)}
+        chosen = {}
+        for key, value in values.items():
+            if key not in known:
+                raise ValueError(f"{where}: unknown limit '{key}'; Carebot supports: "
+                                 f"{', '.join(sorted(known))}")
+            value = _setting(value, type(known[key].default), f"{where}: limits.{key}")
+            if isinstance(value, str) and value.strip().lower() not in ("off", "none", "0", ""):
+                try:
+                    limits.parse(value)
+                except ValueError:
+                    raise ValueError(f"{where}: limits.{key} must look like '10 per 15 "
+                                     f"minutes' or '30/minute', or be 'off'; not {value!r}"
+                                     ) from None
+            chosen[key] = value
+        return cls(**chosen)
+
+
+def _local_raw_text_key(project_dir: Path) -> str:
+    """A Fernet key made once per installation (.carebot/raw_text_key, mode 0600), used when
+    CAREBOT_RAW_TEXT_KEY is not set; production sets the variable, away from the database."""
+    from cryptography.fernet import Fernet
+
+    path = project_dir / ".carebot" / "raw_text_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = Fernet.generate_key().decode()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def _raw_text_keys(env: dict[str, str], project_dir: Path) -> tuple[str, ...]:
+    value = env.get("CAREBOT_RAW_TEXT_KEY", "").strip()
+    if value.lower() == "off":
+        return ()
+    keys = tuple(k.strip() for k in value.split(",") if k.strip()) or (
+        _local_raw_text_key(project_dir),)
+    from cryptography.fernet import Fernet
+
+    for key in keys:
+        try:
+            Fernet(key)
+        except ValueError:
+            raise SettingsError(
+                "CAREBOT_RAW_TEXT_KEY must be Fernet keys (32 url-safe base64 bytes), comma "
+                "separated, the newest first; make one with: python -c 'from "
+                "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+            ) from None
+    return keys
+
+
 def _setting(value: Any, kind: type, where: str) -> Any:
     if kind is tuple:
         if isinstance(value, str):
@@ -93,7 +174,8 @@ def _setting(value: Any, kind: type, where: str) -> Any:
 
 
 SETTINGS_FILE = "carebot.yml"
-SETTINGS_KEYS = ("escalation", "allowed_origins", "recommender")
+SETTINGS_KEYS = ("escalation", "allowed_origins", "recommender", "limits", "privacy")
+PRIVACY_KEYS = ("raw_text_retention_days",)
 LEGACY_KEYS = ("escalation", "allowed_origins")
 
 
@@ -133,6 +215,15 @@ def read_settings_file(path: Path) -> dict[str, Any]:
     if "escalation" in data:
         doc.check_keys(data["escalation"] or {}, [f.name for f in fields(EscalationPolicy)],
                        "escalation", where="escalation")
+    if "limits" in data:
+        doc.check_keys(data["limits"] or {}, [f.name for f in fields(RateLimits)], "limits",
+                       where="limits")
+    if "privacy" in data:
+        doc.check_keys(data["privacy"] or {}, PRIVACY_KEYS, "privacy", where="privacy")
+        days = (data["privacy"] or {}).get("raw_text_retention_days", 30)
+        if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+            raise doc.error("raw_text_retention_days must be a whole number of days (0: keep "
+                            "no raw text)", "privacy", "raw_text_retention_days")
     if "recommender" in data and not isinstance(data["recommender"], bool):
         raise doc.error("recommender must be true or false", "recommender")
     origins = data.get("allowed_origins")
@@ -162,6 +253,13 @@ class Config:
     # Pages that may open the widget's WebSocket, e.g. ("https://shop.example.com",); "*": any.
     allowed_origins: tuple[str, ...] = ("*",)
     train_recommender: bool = False  # carebot.yml ``recommender: true``
+    # Rasa's --auth-token for the REST channel and /model/parse (Authorization: Bearer)
+    rest_token: str | None = None
+    limits: RateLimits = field(default_factory=RateLimits)
+    # Fernet keys for the customers' raw words (the first encrypts, all decrypt); () keeps
+    # only the redacted text
+    raw_text_keys: tuple[str, ...] = ()
+    raw_text_retention_days: int = 30
     # the environment Config was read from: fills ${NAME} in the Rasa project's files
     environ: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -183,6 +281,12 @@ class Config:
                       **{k[len("CAREBOT_ESCALATION_"):].lower(): v for k, v in env.items()
                          if k.startswith("CAREBOT_ESCALATION_")}}
         origins = env.get("CAREBOT_ALLOWED_ORIGINS")
+        limits = {**(settings.get("limits") or {}),
+                  **{k[len("CAREBOT_LIMIT_"):].lower(): v for k, v in env.items()
+                     if k.startswith("CAREBOT_LIMIT_")}}
+        privacy = settings.get("privacy") or {}
+        retention = env.get("CAREBOT_RAW_TEXT_RETENTION_DAYS",
+                            privacy.get("raw_text_retention_days", 30))
         return cls(
             project_dir=project_dir,
             database_url=env.get("CAREBOT_DATABASE_URL") or _default_db_url(project_dir),
@@ -201,4 +305,9 @@ class Config:
             if origins else tuple(settings.get("allowed_origins") or ("*",)),
             train_recommender=bool(settings.get("recommender", False)),
             environ=env,
+            rest_token=env.get("CAREBOT_REST_TOKEN") or None,
+            limits=RateLimits.from_mapping(limits, f"{settings_path.name} / CAREBOT_LIMIT_*"),
+            raw_text_keys=_raw_text_keys(env, project_dir),
+            raw_text_retention_days=_setting(retention, int,
+                                             "CAREBOT_RAW_TEXT_RETENTION_DAYS"),
         )

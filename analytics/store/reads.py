@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import cached_property
 
 import bcrypt
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from analytics.store.records import (
@@ -18,9 +18,19 @@ from analytics.store.records import (
     record_time,
     to_row,
 )
-from analytics.store.schema import ROLES, Conversation, Customer, Escalation, Message, User
+from analytics.store.schema import (
+    ROLES,
+    Conversation,
+    Customer,
+    Escalation,
+    Message,
+    User,
+    UserSession,
+)
 from analytics.store.upsert import insert_ignoring_existing
 
+# The password hash of a removed user kept for the record: no password matches it.
+DISABLED_PASSWORD = "!removed"
 # bcrypt only looks at the first 72 bytes; longer passwords would silently share a hash.
 MAX_PASSWORD_BYTES = 72
 
@@ -145,6 +155,39 @@ class ConversationStore:
                                ).one_or_none()
         return (row.username, row.role) if row is not None else None
 
+    def set_password(self, username: str, password: str) -> UserInfo:
+        """Give a user a new password and end every session they have (LookupError if none)."""
+        user = self._existing_user(username)
+        secret = _password_bytes(password)
+        password_hash = bcrypt.hashpw(secret, bcrypt.gensalt(self._bcrypt_rounds)).decode()
+        with self._engine.begin() as conn:
+            conn.execute(update(User).where(User.id == user.id)
+                         .values(password_hash=password_hash))
+            conn.execute(delete(UserSession).where(UserSession.user_id == user.id))
+        return user
+
+    def remove_user(self, username: str) -> bool:
+        """End the user's sessions and delete them; True if deleted. A user who handled
+        conversations stays (the reports name them) but can no longer log in: False."""
+        user = self._existing_user(username)
+        with self._engine.begin() as conn:
+            conn.execute(delete(UserSession).where(UserSession.user_id == user.id))
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(delete(User).where(User.id == user.id))
+            return True
+        except IntegrityError:
+            with self._engine.begin() as conn:
+                conn.execute(update(User).where(User.id == user.id)
+                             .values(password_hash=DISABLED_PASSWORD))
+            return False
+
+    def _existing_user(self, username: str) -> UserInfo:
+        user = self.user_named(username)
+        if user is None:
+            raise LookupError(f"No user named {username!r}; `carebot users add` creates one.")
+        return user
+
     def verify_user(self, username: str, password: str) -> UserInfo | None:
         """The user if the password is right, else None."""
         with self._engine.connect() as conn:
@@ -157,8 +200,9 @@ class ConversationStore:
             secret = _password_bytes(password)
         except ValueError:
             return None
-        stored = row.password_hash.encode() if row is not None else self._dummy_hash
-        if not bcrypt.checkpw(secret, stored) or row is None:
+        usable = row is not None and row.password_hash != DISABLED_PASSWORD
+        stored = row.password_hash.encode() if usable else self._dummy_hash
+        if not bcrypt.checkpw(secret, stored) or not usable:
             return None
         return UserInfo(id=row.id, username=row.username, role=row.role, created_at=row.created_at)
 

@@ -88,6 +88,7 @@ class MessageRecord:
     sentiment_score: float | None = None
     data: dict[str, Any] = field(default_factory=dict)
     created_at: datetime = field(default_factory=record_time)
+    raw_text: str | None = None  # the words as written, Fernet-encrypted (bot/privacy)
 
 
 @dataclass(kw_only=True, slots=True)

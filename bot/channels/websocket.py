@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import json
 import logging
 import uuid
 
@@ -14,6 +13,7 @@ from aiohttp import WSMsgType, web
 
 from bot.channels.identity import verified_customer_id
 from bot.channels.ids import is_conversation_id, uuid_or_none
+from bot.channels.throttle import message_refused
 from bot.config import Config
 from bot.console.routes import customer_rating
 from bot.dialogue.conversations import (
@@ -22,11 +22,15 @@ from bot.dialogue.conversations import (
     ConversationService,
 )
 from bot.dialogue.hub import ConversationBusy
+from bot.web import safe_json
 from bot.web.errors import http_error, text_problem
-from bot.web.keys import CONFIG, SERVICE, SOCKETS
+from bot.web.keys import CONFIG, LIMITER, SERVICE, SOCKETS
 from bot.web.origins import origin_allowed
+from bot.web.ratelimit import client_address, current_address
 
 logger = logging.getLogger(__name__)
+
+CHANNEL = "websocket"
 
 
 async def websocket(request: web.Request) -> web.WebSocketResponse:
@@ -37,22 +41,29 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     if not origin_allowed(request.headers.get("Origin"), config.allowed_origins):
         raise http_error(web.HTTPForbidden,
                          "this page's origin may not use the chat; add it to allowed_origins")
-    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=config.max_body_bytes)
+    # aiohttp closes the socket on a frame over max_msg_size; frames up to the hard cap get
+    # an error frame instead and the socket stays open (docs/websocket.md)
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=hard_frame_cap(config))
     await ws.prepare(request)
     conversation_id: str | None = None
     customer: str | None = None
+    address = client_address(request)
     try:
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 if msg.type == WSMsgType.ERROR:
                     logger.warning("websocket error: %s", ws.exception())
                 continue
+            if len(msg.data) > config.max_body_bytes:
+                await ws.send_json({"type": "error", "error": f"frame is larger than "
+                                    f"{config.max_body_bytes} bytes; send shorter messages"})
+                continue
             try:
-                data = json.loads(msg.data)
+                data = safe_json.loads(msg.data)
                 if not isinstance(data, dict):
-                    raise ValueError("a message must be a JSON object")
+                    raise ValueError("must be a JSON object")
             except ValueError as exc:
-                await ws.send_json({"type": "error", "error": f"invalid JSON: {exc}"})
+                await ws.send_json({"type": "error", "error": f"the frame {exc}"})
                 continue
             kind = data.get("type")
             if kind == "hello":
@@ -91,10 +102,18 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
                     await ws.send_json({"type": "error", "id": client_id,
                                         "error": f"message {problem}"})
                     continue
+                retry = await message_refused(request.app.get(LIMITER), conversation_id,
+                                              address)
+                if retry:  # no ack: the widget keeps the message and sends it again later
+                    await ws.send_json({"type": "error", "id": client_id, "retry_after":
+                                        retry.seconds, "error": "too many messages; try again "
+                                        f"in {retry.seconds} seconds"})
+                    continue
                 await ws.send_json({"type": "typing", "on": True})
+                current_address.set(address)  # the order-lookup limits read it in the turn
                 try:
                     messages = await service.handle_message(
-                        conversation_id, text, channel="websocket",
+                        conversation_id, text, channel=CHANNEL,
                         customer_external_id=customer, message_id=uuid_or_none(client_id))
                 except (ConversationForbidden, ConversationBusy) as exc:
                     # no ack: the widget keeps the message and may send it again
@@ -122,6 +141,11 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
+def hard_frame_cap(config: Config) -> int:
+    """The largest frame read at all (bigger ones close the socket with 1009)."""
+    return max(1024 * 1024, 4 * config.max_body_bytes)
+
+
 def resume_token(config: Config, conversation_id: str) -> str:
     """What a socket must show to continue (and read the history of) an existing conversation."""
     key = ("carebot-resume:" + config.session_secret).encode()
@@ -134,9 +158,12 @@ async def _resumable_conversation(app: web.Application, requested: object,
     if not is_conversation_id(requested):
         return uuid.uuid4().hex
     try:
-        await app[SERVICE].get_state(requested)
+        state = await app[SERVICE].get_state(requested)
     except ConversationNotFound:
         return requested
+    if state.channel != CHANNEL:  # a REST conversation is never opened in a widget
+        logger.info("hello for %s conversation %s: starting a new one", state.channel, requested)
+        return uuid.uuid4().hex
     expected = resume_token(app[CONFIG], requested).encode()
     if isinstance(token, str) and hmac.compare_digest(expected, token.encode("utf-8", "replace")):
         return requested
@@ -146,7 +173,8 @@ async def _resumable_conversation(app: web.Application, requested: object,
 
 def _history(service: ConversationService, conversation_id: str) -> list[dict]:
     service.log.flush(5.0)
-    return [{"id": m.id, "sender": m.sender, "text": m.text, **((m.data or {}) if m.sender != "user" else {}),
+    # the customer's own history: the words as written (bot/privacy), not the redacted ones
+    return [{"id": m.id, "sender": m.sender, "text": service.raw_text.reveal(m), **((m.data or {}) if m.sender != "user" else {}),
              "at": m.created_at.isoformat()} for m in service.store.messages(conversation_id)]
 
 

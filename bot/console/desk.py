@@ -32,10 +32,12 @@ class HandoffError(Exception):
         self.status = status
 
 
-def message_view(record) -> dict:
-    """A stored or just-written message as the console and the widget show it."""
+def message_view(record, reveal=None) -> dict:
+    """A stored or just-written message as the console and the widget show it; ``reveal``
+    (RawText.reveal) gives the words as written to those entitled to them."""
     data = record.data or {}
-    view = {"id": record.id, "sender": record.sender, "text": record.text,
+    view = {"id": record.id, "sender": record.sender,
+            "text": reveal(record) if reveal else record.text,
             "at": record.created_at.isoformat() if record.created_at else None}
     if record.sender == "user":
         view.update(intent=record.intent, confidence=record.confidence,
@@ -78,7 +80,7 @@ class AgentDesk:
             "escalation": escalation.to_dict() if escalation else None,
             "customer": await asyncio.to_thread(self._customer_panel, state),
             "csat_rating": state.csat_rating,
-            "messages": [message_view(r) for r in records],
+            "messages": [message_view(r, self.service.raw_text.reveal) for r in records],
         }
 
     def _customer_panel(self, state: ConversationState) -> dict:
@@ -239,7 +241,8 @@ class AgentDesk:
             if event.get("status") in LIVE_STATUSES:
                 await self.hub.publish(AGENTS_TOPIC, {
                     "type": "messages", "conversation_id": conversation_id,
-                    "messages": [message_view(r) for r in event.get("records", [])]})
+                    "messages": [message_view(r, self.service.raw_text.reveal)
+                                 for r in event.get("records", [])]})
             elif event.get("status") == "bot" and event.get("intent") == "goodbye":
                 await self._tell_customer(conversation_id, {"type": "ended", "by": "bot"})
         elif kind == "escalation":

@@ -14,7 +14,6 @@ HTTP API (every endpoint needs an agent or admin session; 401 anonymous, 403 oth
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -25,6 +24,7 @@ from analytics.store.shop import ShopRepository
 from bot.console.desk import AgentDesk, HandoffError
 from bot.console.live import AgentConsole
 from bot.console.queue import EscalationQueue
+from bot.web import safe_json
 from bot.web.auth import AGENT_ROLES, require
 from bot.web.errors import json_error, read_json_object
 from bot.web.keys import CONFIG, DB, SERVICE, SOCKETS
@@ -100,7 +100,7 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
             if msg.type != WSMsgType.TEXT:
                 continue
             try:
-                data = json.loads(msg.data)
+                data = safe_json.loads(msg.data)
             except ValueError:
                 continue
             if not isinstance(data, dict):

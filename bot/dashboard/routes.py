@@ -1,7 +1,7 @@
 """The analytics dashboard: the /analytics page, its JSON API and CSV exports (analysts only).
 
 Register with ``add_dashboard_routes(app)`` in ``create_app``; the handlers use the app's
-analytics store (``DB``), configuration (``CONFIG``) and session signer (``SIGNER``).
+analytics store (``DB``) and configuration (``CONFIG``); log-ins are resolved by bot.web.auth.
 
 The routes are added to the app itself, not mounted as a sub-application: aiohttp mounts a
 sub-application under one prefix, and the dashboard's URLs live under two (/analytics for

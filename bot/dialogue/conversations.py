@@ -13,10 +13,12 @@ from datetime import UTC, datetime
 from analytics.store.reads import ConversationStore
 from analytics.store.records import ConversationRecord, EventRecord, MessageRecord, new_id
 from analytics.store.writer import ConversationLog
+from bot.dialogue.actions.reminders import ReminderScheduler
 from bot.dialogue.hub import CUSTOMER_TOPIC, Hub
 from bot.dialogue.nlu_batcher import NLUService
 from bot.dialogue.processor import Conversation, MessageProcessor, TurnResult
 from bot.dialogue.state import ConversationState
+from bot.privacy import RawText
 from nlp.pii import find_pii, mask
 from nlp.types import FALLBACK_INTENT, ParseResult
 
@@ -62,8 +64,11 @@ class ConversationService:
 
     def __init__(self, processor: MessageProcessor, nlu: NLUService, store: ConversationStore,
                  log: ConversationLog, lookup_customer: Callable[[str], dict | None] | None = None,
-                 hub: Hub | None = None):
+                 hub: Hub | None = None, raw_text: RawText | None = None,
+                 reminders: ReminderScheduler | None = None):
         self.processor = processor
+        self.reminders = reminders  # Rasa's ReminderScheduled events, kept in the database
+        self.raw_text = raw_text or RawText()  # the customer's own words, encrypted
         self.nlu = nlu
         self.store = store
         self.log = log
@@ -148,6 +153,8 @@ class ConversationService:
                 state.status = "bot"  # writing again after a resolution reopens it with the bot
             received = time.time()
             parse = await self.nlu.parse(text)
+            if self.reminders is not None:
+                await self.reminders.cancel_on_user_message(state.id)
             reply = await self._respond(state, text, parse, message_id)
             self._remember(state)
             tracker = self.save_state(state)
@@ -157,6 +164,7 @@ class ConversationService:
                                           "intent": parse.intent.name, "records": records})
             if reply.handoff:
                 await self._open_escalation(state, reply)
+            await self._follow_reminders(state.id, reply)
             return reply.messages
 
     async def _respond(self, state: ConversationState, text: str, parse: ParseResult,
@@ -201,10 +209,34 @@ class ConversationService:
                                           "intent": intent, "records": records})
             if reply.handoff:
                 await self._open_escalation(state, reply)
+            await self._follow_reminders(state.id, reply)
             for message in reply.messages:
                 await self.hub.publish(CUSTOMER_TOPIC, {"conversation_id": state.id,
                                                         "event": {"type": "bot", **message}})
             return state, reply.messages
+
+    async def _follow_reminders(self, conversation_id: str, reply: TurnResult) -> None:
+        """Schedule and cancel the reminders the turn's actions asked for."""
+        for event in reply.events:
+            kind = event.get("event")
+            if self.reminders is None or kind not in ("reminder", "cancel_reminder"):
+                continue
+            try:
+                if kind == "reminder":
+                    await self.reminders.schedule(conversation_id, event)
+                else:
+                    await self.reminders.cancel(conversation_id, event)
+            except ValueError as exc:  # a malformed reminder from an action: say so, go on
+                logger.error("conversation %s: %s", conversation_id, exc)
+
+    async def fire_reminder(self, conversation_id: str, intent: str, entities) -> None:
+        """A reminder's time came: its intent is triggered as if the customer said it."""
+        if isinstance(entities, dict):
+            entities = [{"entity": k, "value": v} for k, v in entities.items()]
+        try:
+            await self.trigger_intent(conversation_id, intent, list(entities or []))
+        except ConversationNotFound:
+            logger.warning("reminder for unknown conversation %s dropped", conversation_id)
 
     def _log_turn(self, state: ConversationState, parse: ParseResult | None, reply: TurnResult,
                   received: float, message_id: str | None) -> list[MessageRecord]:
@@ -216,12 +248,14 @@ class ConversationService:
             sentiment_label=parse.sentiment.label, sentiment_score=float(parse.sentiment.score),
             data={"pii": sorted({p.kind for p in parse.pii})} if parse.pii else {},
             created_at=_utc(received),
+            raw_text=self.raw_text.seal(parse.text, parse.redacted_text),
         )] if parse is not None else []
         now = time.time()
         for i, message in enumerate(reply.messages):
+            shown = redact_bot_text(message.get("text", ""))
             records.append(MessageRecord(
-                id=new_id(), conversation_id=state.id, sender="bot",
-                text=redact_bot_text(message.get("text", "")),
+                id=new_id(), conversation_id=state.id, sender="bot", text=shown,
+                raw_text=self.raw_text.seal(message.get("text", ""), shown),
                 intent=None, confidence=None, entities=[], sentiment_label=None,
                 sentiment_score=None, data={k: v for k, v in message.items() if k != "text"},
                 created_at=_utc(max(now, received) + i * 1e-6),

@@ -26,7 +26,7 @@ from analytics.store.shop import CustomerOrders, ShopRepository
 from bot.channels.identity import sign_customer_id
 from bot.config import Config
 from bot.simulate import customers as sim
-from bot.web.keys import DB, SERVICE, SIGNER, STORE
+from bot.web.keys import DB, SERVICE, SESSIONS, STORE
 from bot.web.sessions import AuthUser
 
 logger = logging.getLogger(__name__)
@@ -267,7 +267,7 @@ async def run_simulation(config: Config, count: int, *,
         engine: Engine = app[DB]
         customers = await asyncio.to_thread(_shop_customers, engine)
         agent = await asyncio.to_thread(_simulated_agent, app[STORE])
-        headers = {"Authorization": f"Bearer {app[SIGNER].issue(agent)}"}
+        headers = {"Authorization": f"Bearer {await app[SESSIONS].issue(agent)}"}
         limit = asyncio.Semaphore(concurrency)
         seeds = [rng.getrandbits(64) for _ in range(count)]
         timeout = aiohttp.ClientTimeout(total=None, sock_read=REPLY_TIMEOUT)

@@ -11,6 +11,8 @@ import logging
 
 from aiohttp import web
 
+from bot.web import safe_json
+
 logger = logging.getLogger(__name__)
 JSON = "application/json"
 
@@ -26,6 +28,12 @@ def json_error(status: int, message: str, headers: dict | None = None) -> web.Re
 def http_error(cls: type[web.HTTPException], message: str, **kwargs) -> web.HTTPException:
     """An ``HTTPException`` of ``cls`` whose body is the JSON error shape (raise it)."""
     return cls(text=json.dumps(error_body(cls.status_code, message)), content_type=JSON, **kwargs)
+
+
+def too_large(max_bytes: int, actual: int | None) -> web.HTTPException:
+    return http_error(web.HTTPRequestEntityTooLarge,
+                      f"request body is larger than {max_bytes} bytes",
+                      max_size=max_bytes, actual_size=actual or 0)
 
 
 class BadRequest(web.HTTPBadRequest):
@@ -46,19 +54,15 @@ async def read_json(request: web.Request, max_bytes: int):
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
-        raise http_error(web.HTTPRequestEntityTooLarge,
-                         f"request body is larger than {max_bytes} bytes",
-                         max_size=max_bytes, actual_size=request.content_length or 0) from None
+        raise too_large(max_bytes, request.content_length) from None
+    if len(raw) > max_bytes:
+        raise too_large(max_bytes, len(raw))
     if not raw.strip():
         raise BadRequest("request body is empty; send a JSON object")
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadRequest("request body is not valid UTF-8") from None
-    try:
-        body = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadRequest(f"request body is not valid JSON: {exc.msg} at position {exc.pos}") from None
+        body = safe_json.loads(raw)
+    except safe_json.UnsafeJSON as exc:
+        raise BadRequest(f"request body {exc}") from None
     return body
 
 

@@ -14,11 +14,14 @@ from bot.channels.sockets import CustomerSockets
 from bot.config import Config
 from bot.dialogue.conversations import ConversationService
 from bot.dialogue.nlu_batcher import NLUService
-from bot.web.sessions import AccountCache, SessionSigner
+from bot.privacy import RawText
+from bot.web.ratelimit import RateLimiter
+from bot.web.sessions import Sessions
 
 CONFIG = web.AppKey("config", Config)
-SIGNER = web.AppKey("session_signer", SessionSigner)
-ACCOUNTS = web.AppKey("accounts", AccountCache)  # user id -> (username, role), briefly cached
+SESSIONS = web.AppKey("sessions", Sessions)  # console / dashboard log-ins, server-side
+LIMITER = web.AppKey("rate_limiter", RateLimiter)
+RAW_TEXT = web.AppKey("raw_text", RawText)  # encrypts / decrypts the customers' own words
 SERVICE = web.AppKey("conversations", ConversationService)
 NLU = web.AppKey("nlu", NLUService)
 STORE = web.AppKey("store", ConversationStore)

@@ -19,7 +19,7 @@ async def login(http: aiohttp.ClientSession, server, username: str) -> dict:
     async with http.post(server.url + "/auth/login",
                          json={"username": username, "password": PASSWORD}) as response:
         assert response.status == 200
-        token = (await response.json())["token"]
+        token = response.cookies["carebot_session"].value  # the token is in the cookie only
     return {"Authorization": f"Bearer {token}"}
 
 

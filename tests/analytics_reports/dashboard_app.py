@@ -9,11 +9,12 @@ from aiohttp import web
 from sqlalchemy import Engine
 
 from analytics.store.reads import ConversationStore
+from analytics.store.sessions import SessionStore
 from bot.config import Config
 from bot.dashboard.routes import add_dashboard_routes
-from bot.web.auth import login_handler, logout
-from bot.web.keys import CONFIG, DB, SIGNER
-from bot.web.sessions import SessionSigner
+from bot.web.auth import login_handler, logout, session_middleware
+from bot.web.keys import CONFIG, DB, SESSIONS
+from bot.web.sessions import Sessions
 
 PASSWORD = "correct horse battery"
 USERS = (("ana", "analyst"), ("al", "agent"), ("root", "admin"))
@@ -27,10 +28,10 @@ def add_users(engine: Engine) -> ConversationStore:
 
 
 def dashboard_app(engine: Engine, store: ConversationStore, models_dir: Path) -> web.Application:
-    app = web.Application()
+    app = web.Application(middlewares=[session_middleware])
     app[DB] = engine
     app[CONFIG] = Config(models_dir=models_dir, session_secret="test-secret")
-    app[SIGNER] = SessionSigner("test-secret")
+    app[SESSIONS] = Sessions(SessionStore(engine))
     app.router.add_post("/auth/login", login_handler(store.verify_user))
     app.router.add_post("/auth/logout", logout)
     add_dashboard_routes(app)

@@ -32,13 +32,18 @@ class ShopSite:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 parts = urlsplit(self.path)
+                if parts.path == "/embed-demo.css":  # the page's own (hostile) styles
+                    self.send_file(EMBED_PAGE.with_suffix(".css").read_bytes(), "text/css")
+                    return
                 if parts.path not in ("/", "/another-page"):
                     self.send_error(404)
                     return
                 customer = parse_qs(parts.query).get("customer", [""])[0]
-                body = site.page(customer).encode()
+                self.send_file(site.page(customer).encode(), "text/html; charset=utf-8")
+
+            def send_file(self, body: bytes, content_type: str) -> None:
                 self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
