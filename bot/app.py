@@ -28,6 +28,7 @@ from bot.dialogue.conversations import ConversationService
 from bot.dialogue.hub import make_hub
 from bot.dialogue.nlu_batcher import NLUService
 from bot.privacy import RawText
+from bot.retention import add_raw_text_retention
 from bot.web.auth import login_handler, logout, session_middleware, whoami
 from bot.web.bodies import body_middleware
 from bot.web.errors import error_middleware
@@ -124,6 +125,7 @@ def create_app(config: Config) -> web.Application:
     add_security_headers_to(app)
     app.cleanup_ctx.append(_runtime)
     add_agent_console(app)
+    add_raw_text_retention(app)
     app.router.add_get("/", index)
     app.router.add_get("/health", health)
     add_websocket_channel(app)

@@ -40,7 +40,13 @@ def carebot_env(database_url: str, project_dir: Path = REPO, models_dir: Path = 
     env.pop("CAREBOT_REDIS_URL", None)  # a test opts in to Redis explicitly
     env.update(CAREBOT_DATABASE_URL=database_url, CAREBOT_MODELS_DIR=str(models_dir),
                CAREBOT_PROJECT_DIR=str(project_dir), CAREBOT_BASE_MODELS_DIR=str(BASE_MODELS_DIR),
-               HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", **extra)
+               HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
+               # every test client is 127.0.0.1: per-address limits would couple the tests
+               # (tests/bot/test_rate_limits.py sets its own)
+               CAREBOT_LIMIT_MESSAGES_PER_ADDRESS="off",
+               CAREBOT_LIMIT_ORDER_LOOKUPS_PER_ADDRESS="off",
+               CAREBOT_LIMIT_LOGIN_FAILURES_PER_ADDRESS="off")
+    env.update(extra)
     return env
 
 

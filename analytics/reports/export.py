@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Any
@@ -31,7 +32,16 @@ MESSAGE_LOG_COLUMNS = [
     Column("text", "text"),
 ]
 # A spreadsheet runs a cell that starts with one of these as a formula; customers type freely.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def _runs_as_formula(value: str) -> bool:
+    """Whether a spreadsheet could read the cell as a formula: it skips leading blanks and
+    line breaks, and reads full-width signs (＝, ＋, －, ＠) as their ASCII forms."""
+    if value.startswith(_FORMULA_START):
+        return True
+    head = value.lstrip()
+    return bool(head) and unicodedata.normalize("NFKC", head[0]).startswith(_FORMULA_START[:4])
 
 
 def csv_cell(value: Any) -> Any:
@@ -45,7 +55,7 @@ def csv_cell(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if isinstance(value, str) and _runs_as_formula(value):
         return "'" + value
     return value
 

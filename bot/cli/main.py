@@ -134,7 +134,9 @@ from bot.cli.actions_server import run_group  # noqa: E402
 from bot.cli.analytics import add_analytics_commands  # noqa: E402
 from bot.cli.dialogue import seed_if_empty, shell, test, train  # noqa: E402
 from bot.cli.nlu import nlu_group, sentiment_group  # noqa: E402
+from bot.cli.privacy import privacy_group  # noqa: E402
 from bot.cli.project import data_group, init_command  # noqa: E402
+from bot.cli.users import users_password, users_remove  # noqa: E402
 
 main.add_command(train)
 main.add_command(test)
@@ -145,6 +147,9 @@ main.add_command(run_group)  # run actions
 main.add_command(sentiment_group)
 main.add_command(data_group)  # data validate
 main.add_command(init_command)
+main.add_command(privacy_group)  # privacy purge / forget
+users.add_command(users_password)
+users.add_command(users_remove)
 add_analytics_commands(main)  # report, analytics retrain / rebuild-facts, simulate
 
 if __name__ == "__main__":
