@@ -59,8 +59,8 @@ async def append_events(request: web.Request) -> web.Response:
                              + ", ".join(sorted(APPENDABLE_EVENTS)))
     async with service.lock(conversation_id):
         try:
-            state = (await service.get_state(conversation_id)).working_copy()
-        except ConversationNotFound:
+            state = await service.get_state(conversation_id)  # changed in place, as the
+        except ConversationNotFound:                          # agent desk does, then stored
             return _not_found(conversation_id)
         for event in events:
             state.add_event(dict(event))
