@@ -5,40 +5,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import logging
-import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
+from bot.dialogue.project.annotations import AnnotationError, parse_intent_payload
 from nlp.types import Entity, IntentScore, ParseResult, Sentiment
 
 logger = logging.getLogger(__name__)
-
-_PAYLOAD = re.compile(r"^/(?P<intent>[A-Za-z_][\w-]*)(?P<entities>\{.*\})?\s*$", re.DOTALL)
-
 
 class Parser(Protocol):
     def parse_batch(self, texts: list[str]) -> list[ParseResult]: ...
 
 
 def parse_payload(text: str) -> ParseResult | None:
-    """Rasa's button payloads: ``/intent`` or ``/intent{"slot": "value"}`` skip the NLU."""
-    match = _PAYLOAD.match(text.strip())
-    if not match:
+    """Rasa's button payloads: ``/intent`` or ``/intent{"slot": "value"}`` skip the NLU. A
+    payload whose entities are not a JSON object is read as ordinary text."""
+    try:
+        found = parse_intent_payload(text)
+    except AnnotationError:
         return None
-    entities: list[Entity] = []
-    if match.group("entities"):
-        try:
-            values = json.loads(match.group("entities"))
-        except json.JSONDecodeError:
-            return None
-        if not isinstance(values, dict):
-            return None
-        entities = [Entity(str(k), str(v), 0, len(text), 1.0, "payload") for k, v in values.items()]
-    intent = IntentScore(match.group("intent"), 1.0)
+    if found is None:
+        return None
+    name, entities = found
+    intent = IntentScore(name, 1.0)
     neutral = Sentiment("neutral", 0.0, {"negative": 0.0, "neutral": 1.0, "positive": 0.0})
-    return ParseResult(text, intent, [intent], entities, neutral, text)
+    entities_found = [Entity(str(e["entity"]), str(e["value"]), 0, len(text), 1.0, "payload")
+                      for e in entities]
+    return ParseResult(text, intent, [intent], entities_found, neutral, text)
 
 
 class NLUService:

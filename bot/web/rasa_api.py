@@ -11,7 +11,14 @@ from aiohttp import web
 from bot.channels.ids import conversation_id_or_400
 from bot.dialogue.conversations import ConversationNotFound
 from bot.web.auth import AGENT_ROLES, require
-from bot.web.errors import BadRequest, json_error, read_json, read_json_object, require_text
+from bot.web.errors import (
+    BadRequest,
+    http_error,
+    json_error,
+    read_json,
+    read_json_object,
+    require_text,
+)
 from bot.web.keys import CONFIG, NLU, SERVICE
 
 # Events a caller may append (Rasa's names); anything else is refused.
@@ -36,13 +43,17 @@ def _not_found(conversation_id: str) -> web.Response:
     return json_error(404, f"no conversation with id '{conversation_id}'")
 
 
-async def tracker(request: web.Request) -> web.Response:
+async def _state_or_404(request: web.Request):
     conversation_id = _conversation_id(request)
-    service = request.app[SERVICE]
     try:
-        state = await service.get_state(conversation_id)
+        return await request.app[SERVICE].get_state(conversation_id)
     except ConversationNotFound:
-        return _not_found(conversation_id)
+        raise http_error(web.HTTPNotFound, f"no conversation with id '{conversation_id}'") from None
+
+
+async def tracker(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    state = await _state_or_404(request)
     return web.json_response({**state.rasa_tracker(service.processor.domain),
                               "status": state.status, "turns": state.turns})
 
@@ -92,12 +103,8 @@ async def trigger_intent(request: web.Request) -> web.Response:
 
 async def predict(request: web.Request) -> web.Response:
     """``POST /conversations/{id}/predict``: the next action's scores, nothing run."""
-    conversation_id = _conversation_id(request)
     service = request.app[SERVICE]
-    try:
-        state = await service.get_state(conversation_id)
-    except ConversationNotFound:
-        return _not_found(conversation_id)
+    state = await _state_or_404(request)
     processor = service.processor
     prediction = processor.policies.predict(list(state.events), processor.domain)
     ranking = getattr(prediction, "ranking", None) or [(prediction.action, prediction.confidence)]
