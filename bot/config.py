@@ -11,6 +11,11 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from bot.monitoring.settings import (
+    AbuseSettings,
+    MonitoringSettings,
+)
+
 
 def _local_secret(project_dir: Path) -> str:
     """A random secret made once per installation (.carebot/session_secret, mode 0600).
@@ -224,6 +229,7 @@ def read_settings_file(path: Path) -> dict[str, Any]:
         if isinstance(days, bool) or not isinstance(days, int) or days < 0:
             raise doc.error("raw_text_retention_days must be a whole number of days (0: keep "
                             "no raw text)", "privacy", "raw_text_retention_days")
+    _check_monitoring_keys(doc, data)
     if "recommender" in data and not isinstance(data["recommender"], bool):
         raise doc.error("recommender must be true or false", "recommender")
     origins = data.get("allowed_origins")
@@ -232,6 +238,24 @@ def read_settings_file(path: Path) -> dict[str, Any]:
         raise doc.error("allowed_origins must be a list of origins like "
                         "https://shop.example.com, or [\"*\"] for any", "allowed_origins")
     return data
+
+
+def _check_monitoring_keys(doc: Any, data: dict[str, Any]) -> None:
+    """Unknown keys in ``monitoring:`` / ``abuse:`` are errors naming the file and line."""
+    from bot.monitoring.settings import ABUSE_KEYS, MONITORING_KEYS, RULE_KEYS, WEBHOOK_KEYS
+
+    if "abuse" in data:
+        doc.check_keys(data["abuse"] or {}, ABUSE_KEYS, "abuse", where="abuse")
+    if "monitoring" not in data:
+        return
+    monitoring = data["monitoring"] or {}
+    doc.check_keys(monitoring, MONITORING_KEYS, "monitoring", where="monitoring")
+    if monitoring.get("webhook") is not None:
+        doc.check_keys(monitoring["webhook"], WEBHOOK_KEYS, "monitoring", "webhook",
+                       where="monitoring.webhook")
+    for i, rule in enumerate(monitoring.get("alerts") or []):
+        doc.check_keys(rule, RULE_KEYS, "monitoring", "alerts", i,
+                       where=f"monitoring.alerts[{i}]")
 
 
 @dataclass(frozen=True)
@@ -253,6 +277,8 @@ class Config:
     # Pages that may open the widget's WebSocket, e.g. ("https://shop.example.com",); "*": any.
     allowed_origins: tuple[str, ...] = ("*",)
     train_recommender: bool = False  # carebot.yml ``recommender: true``
+    monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
+    abuse: AbuseSettings = field(default_factory=AbuseSettings)
     # Rasa's --auth-token for the REST channel and /model/parse (Authorization: Bearer)
     rest_token: str | None = None
     limits: RateLimits = field(default_factory=RateLimits)

@@ -18,7 +18,7 @@ from analytics.reports.types import Report, ReportOptions
 logger = logging.getLogger(__name__)
 
 SUBDIR = "analytics"
-MODEL_NAMES = ("satisfaction", "segments", "journey")
+MODEL_NAMES = ("satisfaction", "segments", "journey", "risk")
 
 
 class ModelNotFitted(LookupError):

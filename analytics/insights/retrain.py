@@ -12,6 +12,8 @@ from sqlalchemy import Engine
 from tqdm import tqdm
 
 from analytics.insights.journey import fit_journey
+from analytics.insights.risk import NotEnoughCustomers as TooFewForRisk
+from analytics.insights.risk import RiskFit, fit_risk
 from analytics.insights.satisfaction import NotEnoughRatings, SatisfactionFit, fit_satisfaction
 from analytics.insights.segments import NotEnoughCustomers, SegmentProfile, fit_segments
 from analytics.store.rollups import refresh_stale_facts
@@ -27,6 +29,7 @@ class RetrainSummary:
     satisfaction: SatisfactionFit | None = None
     segments: list[SegmentProfile] = field(default_factory=list)
     journey_conversations: int = 0
+    risk: RiskFit | None = None
     skipped: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -39,6 +42,8 @@ class RetrainSummary:
                 "boosted": {"r2": round(sat.boosted_r2, 4), "mae": round(sat.boosted_mae, 4)}},
             "segments": {p.name: p.customers for p in self.segments},
             "journey_conversations": self.journey_conversations,
+            "risk": None if self.risk is None else {"customers": self.risk.customers,
+                                                    "flagged": self.risk.flagged},
             "skipped": self.skipped,
         }
 
@@ -51,7 +56,7 @@ def retrain(engine: Engine, models_dir: Path, *, progress: bool = True,
     still fitted.
     """
     summary = RetrainSummary()
-    steps = ("rollups", "satisfaction", "segments", "journey")
+    steps = ("rollups", "satisfaction", "segments", "journey", "risk")
     with tqdm(total=len(steps), desc="analytics models", unit="step",
               disable=not progress) as bar:
         bar.set_postfix_str("rollups")
@@ -71,6 +76,12 @@ def retrain(engine: Engine, models_dir: Path, *, progress: bool = True,
         bar.update()
         bar.set_postfix_str("journey")
         summary.journey_conversations = fit_journey(engine, models_dir).conversations
+        bar.update()
+        bar.set_postfix_str("risk")
+        try:
+            summary.risk = fit_risk(engine, models_dir)
+        except TooFewForRisk as exc:
+            summary.skipped["risk"] = str(exc)
         bar.update()
     for name, reason in summary.skipped.items():
         logger.warning("Skipped the %s model: %s", name, reason)

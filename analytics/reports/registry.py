@@ -281,6 +281,10 @@ REPORTS: dict[str, ReportSpec] = {
                    _model_report("analytics.insights.satisfaction", "drivers_report")),
         ReportSpec("journey", "Customer journey stages",
                    _model_report("analytics.insights.journey", "journey_report")),
+        ReportSpec("risk", "Customer risk (anomaly model)",
+                   _model_report("analytics.insights.risk", "risk_report")),
+        ReportSpec("data-quality", "Data quality checks",
+                   _model_report("analytics.quality.report", "quality_report")),
     )
 }
 

@@ -175,6 +175,8 @@ def retrain(config: Config, no_progress: bool) -> None:
         click.echo("Segments: " + "; ".join(f"{p.name} ({p.customers})"
                                             for p in summary.segments))
     click.echo(f"Journey: {summary.journey_conversations} conversations.")
+    if summary.risk is not None:
+        click.echo(f"Risk: {summary.risk.customers} customers, {summary.risk.flagged} flagged.")
     for name, reason in summary.skipped.items():
         click.echo(f"Skipped {name}: {reason}", err=True)
 
