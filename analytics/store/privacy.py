@@ -35,8 +35,11 @@ def scrub_tracker(tracker: dict, *, identity: bool) -> dict:
     """A stored tracker without the customer's words (and, with ``identity``, who they are)."""
     if not tracker.get("events"):
         return tracker
+    # slot values taken from the customer's words (an email, a number) go with the words
+    said = " ".join(str(e.get("text") or "") for e in tracker["events"]
+                    if e.get("event") == "user").lower()
     events = []
-    for event in tracker.get("events") or []:
+    for event in tracker["events"]:
         event = dict(event)
         if event.get("event") == "user":
             event["text"] = FORGOTTEN
@@ -45,7 +48,10 @@ def scrub_tracker(tracker: dict, *, identity: bool) -> dict:
                 parse["text"] = FORGOTTEN
                 parse["entities"] = []
                 event["parse_data"] = parse
-        elif identity and event.get("event") == "slot" and event.get("name") in IDENTITY_SLOTS:
+        elif event.get("event") == "slot" and (
+                (identity and event.get("name") in IDENTITY_SLOTS)
+                or (isinstance(event.get("value"), str) and event["value"]
+                    and event["value"].lower() in said)):
             event["value"] = None
         events.append(event)
     return {**tracker, "events": events}

@@ -9,8 +9,6 @@ is continued only over its socket, with its resume token.
 
 from __future__ import annotations
 
-import hmac
-
 from aiohttp import web
 
 from bot.channels.identity import verified_customer_id
@@ -18,25 +16,12 @@ from bot.channels.ids import conversation_id_or_400
 from bot.channels.throttle import message_refused
 from bot.dialogue.conversations import ConversationForbidden, ConversationNotFound
 from bot.dialogue.hub import ConversationBusy
-from bot.web.errors import BadRequest, http_error, json_error, read_json_object, require_text
+from bot.web.api_token import require_api_token
+from bot.web.errors import BadRequest, json_error, read_json_object, require_text
 from bot.web.keys import CONFIG, LIMITER, SERVICE
 from bot.web.ratelimit import client_address, current_address, too_many_requests
 
 CHANNEL = "rest"
-
-
-def require_api_token(request: web.Request) -> None:
-    """401 unless the request carries the configured REST token (no token configured: open)."""
-    expected = request.config_dict[CONFIG].rest_token
-    if not expected:
-        return
-    header = request.headers.get("Authorization", "")
-    given = header[7:].strip() if header.lower().startswith("bearer ") \
-        else request.query.get("token", "")
-    if not hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode()):
-        raise http_error(web.HTTPUnauthorized, "this endpoint needs the server's API token: "
-                         "send 'Authorization: Bearer <CAREBOT_REST_TOKEN>'",
-                         headers={"WWW-Authenticate": "Bearer"})
 
 
 async def rest_webhook(request: web.Request) -> web.Response:

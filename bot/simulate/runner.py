@@ -252,7 +252,9 @@ async def run_simulation(config: Config, count: int, *,
     secret = config.widget_secret or secrets.token_hex(16)
     # every simulated customer comes from this machine: limits per address would stop them
     limits = replace(config.limits, messages_per_address="off", order_lookups_per_address="off")
-    config = config.with_overrides(widget_secret=secret, limits=limits)
+    # the simulated customers talk to their own in-process server: no REST token either
+    config = replace(config.with_overrides(widget_secret=secret, limits=limits),
+                     rest_token=None)
     app = create_app(config)
     runner = web.AppRunner(app, access_log=None)
     try:

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from bot.channels.ids import conversation_id_or_400
 from bot.dialogue.conversations import ConversationNotFound
+from bot.web.api_token import require_api_token
 from bot.web.auth import AGENT_ROLES, require
 from bot.web.errors import (
     BadRequest,
@@ -27,6 +28,7 @@ APPENDABLE_EVENTS = {"slot", "reset_slots", "restart", "rewind", "undo", "pause"
 
 
 async def model_parse(request: web.Request) -> web.Response:
+    require_api_token(request)
     config = request.app[CONFIG]
     body = await read_json_object(request, config.max_body_bytes)
     text = require_text(body, "text", max_chars=config.max_message_chars)
