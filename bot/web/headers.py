@@ -15,13 +15,15 @@ from bot.web.keys import CONFIG
 # Pages the shop may show in an iframe (the chat page); everything else is never framed.
 FRAMEABLE_PATHS = frozenset({"/"})
 
-# Every page's scripts and styles are files under /static or /analytics ('self'). Plotly
-# (the dashboard's charts) writes style attributes from script, which style-src-attr allows
-# without opening <style> blocks or inline script to injection.
+# Pages whose charts library (Plotly) adds <style> elements from script: inline styles are
+# allowed there, inline script never is.
+INLINE_STYLE_PATHS = frozenset({"/analytics"})
+
+# Every page's scripts and styles are files under /static or /analytics ('self'). Scripts set
+# element styles (style-src-attr), which cannot run code.
 _BASE_POLICY = (
     "default-src 'self'",
     "script-src 'self'",
-    "style-src 'self'",
     "style-src-attr 'unsafe-inline'",
     "img-src 'self' data:",
     "font-src 'self' data:",
@@ -42,7 +44,9 @@ def frame_ancestors(allowed_origins: tuple[str, ...]) -> str:
 def content_security_policy(path: str, allowed_origins: tuple[str, ...]) -> str:
     frames = (frame_ancestors(allowed_origins) if path in FRAMEABLE_PATHS
               else "frame-ancestors 'none'")
-    return "; ".join((*_BASE_POLICY, frames))
+    styles = ("style-src 'self' 'unsafe-inline'" if path in INLINE_STYLE_PATHS
+              else "style-src 'self'")
+    return "; ".join((*_BASE_POLICY, styles, frames))
 
 
 async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
