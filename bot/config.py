@@ -103,14 +103,14 @@ class RateLimits:
         chosen = {}
         for key, value in values.items():
             if key not in known:
-                raise ValueError(f"{where}: unknown limit '{key}'; Carebot supports: "
+                raise SettingsError(f"{where}: unknown limit '{key}'; Carebot supports: "
                                  f"{', '.join(sorted(known))}")
             value = _setting(value, type(known[key].default), f"{where}: limits.{key}")
             if isinstance(value, str) and value.strip().lower() not in ("off", "none", "0", ""):
                 try:
                     limits.parse(value)
                 except ValueError:
-                    raise ValueError(f"{where}: limits.{key} must look like '10 per 15 "
+                    raise SettingsError(f"{where}: limits.{key} must look like '10 per 15 "
                                      f"minutes' or '30/minute', or be 'off'; not {value!r}"
                                      ) from None
             chosen[key] = value
