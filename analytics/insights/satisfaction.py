@@ -36,6 +36,11 @@ logger = logging.getLogger(__name__)
 
 MIN_RATED = 30
 CV_FOLDS = 5
+# Below this cross-validated R² the linear model explains too little of the ratings for its
+# coefficients to be read as drivers: they would be noise with error bars.
+MIN_USEFUL_R2 = 0.1
+# Fewer rated conversations than this per feature: coefficients are too unstable to show.
+RATINGS_PER_FEATURE = 10
 E = Escalation.__table__
 O = Order.__table__  # noqa: E741
 P = CsatPrediction.__table__
@@ -172,11 +177,56 @@ def linear_drivers(X: pd.DataFrame, y: np.ndarray) -> list[dict[str, Any]]:
             "ci_high": float(beta[i] + t_crit * se[i]),
             "p_value": float(2 * stats.t.sf(abs(t_value), dof)),
             "effect_per_sd": float(beta[i] * spread[i - 1]),
+            # the interval in the same standardised unit as effect_per_sd
+            "ci_low_sd": float((beta[i] - t_crit * se[i]) * spread[i - 1]),
+            "ci_high_sd": float((beta[i] + t_crit * se[i]) * spread[i - 1]),
+            "significant": bool(2 * stats.t.sf(abs(t_value), dof) < 0.05),
         })
     rows.sort(key=lambda r: -abs(r["effect_per_sd"]))
     return [{"feature": "intercept", "meaning": "baseline rating", "coefficient": float(beta[0]),
              "ci_low": float(beta[0] - t_crit * se[0]), "ci_high": float(beta[0] + t_crit * se[0]),
-             "p_value": None, "effect_per_sd": None}, *rows]
+             "p_value": None, "effect_per_sd": None, "ci_low_sd": None, "ci_high_sd": None,
+             "significant": None}, *rows]
+
+
+@dataclass(frozen=True)
+class ModelQuality:
+    """How far the drivers can be trusted: the linear model's cross-validated figures."""
+
+    cv_r2: float | None
+    mae: float | None
+    n: int
+    usable: bool
+    verdict: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cv_r2": self.cv_r2, "mae": self.mae, "n": self.n, "usable": self.usable,
+                "verdict": self.verdict}
+
+
+def judge_model(metrics: dict[str, Any], n_rated: int) -> ModelQuality:
+    """A verdict in words on the drivers model, and whether its drivers may be drawn."""
+    linear = metrics.get("linear") or {}
+    r2, mae = linear.get("r2"), linear.get("mae")
+    needed = RATINGS_PER_FEATURE * len(FEATURES)
+    if n_rated < needed:
+        return ModelQuality(r2, mae, n_rated, False,
+                            f"Not enough ratings: {n_rated} rated conversations, the drivers "
+                            f"need at least {needed} ({RATINGS_PER_FEATURE} per feature). "
+                            f"Collect {needed - n_rated} more ratings and retrain.")
+    if r2 is None or r2 <= MIN_USEFUL_R2:
+        shown = "unknown" if r2 is None else f"{r2:.2f}"
+        return ModelQuality(r2, mae, n_rated, False,
+                            f"Not useful: the model explains too little of the ratings "
+                            f"(cross-validated R² {shown}; it needs more than "
+                            f"{MIN_USEFUL_R2}), so its coefficients would be noise. More "
+                            f"ratings (at least {2 * n_rated}) or ratings that vary with what "
+                            f"the bot does are needed; retrain then.")
+    strength = "strong" if r2 >= 0.5 else "moderate" if r2 >= 0.25 else "weak"
+    return ModelQuality(r2, mae, n_rated, True,
+                        f"A {strength} model: it explains {100 * r2:.0f}% of the variation "
+                        f"in ratings on unseen conversations (typical error {mae:.2f} stars, "
+                        f"{n_rated} ratings). Only drivers marked significant are reliable.")
 
 
 def _models() -> dict[str, Pipeline]:
@@ -241,20 +291,24 @@ def _store_predictions(engine: Engine, ids: list[str], values: Any, model: str,
 
 
 def drivers_report(conn: Connection, filters: ReportFilters, options: Any) -> Report:
-    """The linear model's drivers of CSAT, from the last fit (filters do not apply)."""
+    """The linear model's drivers of CSAT, from the last fit (filters do not apply), drawn
+    only when the model passes :func:`judge_model`'s bar."""
     columns = [Column("feature", "Feature"), Column("meaning", "Per unit of"),
                Column("coefficient", "Change in CSAT", "float"),
                Column("ci_low", "95% CI low", "float"), Column("ci_high", "95% CI high", "float"),
                Column("p_value", "p", "float"),
-               Column("effect_per_sd", "Change per typical (1 SD) difference", "float")]
+               Column("effect_per_sd", "Change per typical (1 SD) difference", "float"),
+               Column("significant", "Significant (p < 0.05)", "bool")]
     empty = Report("satisfaction-drivers", "What drives CSAT", columns, [], filters)
 
     def build(artifact: dict[str, Any], info: ModelInfo) -> Report:
-        return Report("satisfaction-drivers", "What drives CSAT", columns, artifact["drivers"],
-                      filters, meta={"fitted_at": info.fitted_at, "n_rows": info.n_rows,
-                                     **info.metrics},
-                      notes=["Linear regression on rated conversations; the model fitted on "
-                             "all data, so filters do not apply. Cross-validated R² and MAE "
-                             "are in meta."])
+        quality = judge_model(info.metrics, info.n_rows)
+        meta = {"fitted_at": info.fitted_at, "n_rows": info.n_rows, **info.metrics,
+                "quality": quality.to_dict()}
+        notes = [quality.verdict, "Linear regression on standardised features, fitted on all "
+                 "rated conversations: the filters do not apply (all-time)."]
+        rows = artifact["drivers"] if quality.usable else []
+        return Report("satisfaction-drivers", "What drives CSAT", columns, rows, filters,
+                      meta=meta, notes=notes)
 
     return report_from_model("satisfaction", options, empty, build)

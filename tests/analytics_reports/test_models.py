@@ -175,3 +175,44 @@ def test_a_model_report_before_the_first_fit_is_empty_and_says_how_to_fit(
 
     assert report.rows == [] and report.columns
     assert any("carebot analytics retrain" in note for note in report.notes)
+
+
+def test_a_useful_drivers_model_is_drawn_with_its_quality_and_a_verdict(fitted):
+    engine, models_dir, summary = fitted
+    report = run_report(engine, "satisfaction-drivers", None, options(models_dir))
+    quality = report.meta["quality"]
+    assert quality["usable"] is True and report.rows
+    assert quality["cv_r2"] == pytest.approx(summary.satisfaction.linear_r2)
+    assert quality["n"] == summary.satisfaction.n_rated and quality["mae"] > 0
+    assert "explains" in report.notes[0]
+    drivers = {row["feature"]: row for row in report.rows}
+    last = drivers["sentiment_last"]
+    assert last["ci_low_sd"] <= last["effect_per_sd"] <= last["ci_high_sd"]
+    assert last["significant"] is True
+
+
+def test_a_drivers_model_with_ratings_that_are_noise_is_not_drawn(empty_engine, tmp_path):
+    import random
+
+    for block in generate(700, seed=5):
+        insert_history(empty_engine, block)
+    rng = random.Random(0)
+    with empty_engine.begin() as conn:
+        ids = list(conn.execute(select(Conversation.id)).scalars())
+        for cid in ids:  # ratings unrelated to anything the model sees
+            conn.execute(update(Conversation).where(Conversation.id == cid)
+                         .values(csat_rating=rng.randint(1, 5)))
+    fit = fit_satisfaction(empty_engine, tmp_path, now=NOW)
+
+    report = run_report(empty_engine, "satisfaction-drivers", None, options(tmp_path))
+
+    assert fit.linear_r2 <= 0.1
+    assert report.rows == [] and report.meta["quality"]["usable"] is False
+    assert "Not useful" in report.notes[0] and "R²" in report.notes[0]
+
+
+def test_too_few_ratings_for_the_drivers_says_how_many_more_are_needed():
+    from analytics.insights.satisfaction import judge_model
+
+    quality = judge_model({"linear": {"r2": 0.6, "mae": 0.5}}, 50)
+    assert not quality.usable and "Collect 80 more ratings" in quality.verdict
