@@ -129,6 +129,20 @@ class ActionCancelOrder(OrderAction):
     def name(self) -> str:
         return "action_cancel_order"
 
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, shop: Shop
+    ) -> list[dict[str, Any]]:
+        # Irreversible: only after the customer's yes to "Cancel order …?" (cancel_order_form),
+        # and that yes is used up so the next cancellation is asked about again.
+        confirmed = tracker.get_slot("cancel_confirmed")
+        if confirmed is False:
+            dispatcher.utter_message(response="utter_cancel_kept")
+            return [SlotSet("cancel_confirmed", None)]
+        if confirmed is not True:
+            dispatcher.utter_message(response="utter_ask_cancel_confirmed")
+            return []
+        return [*await super().answer(dispatcher, tracker, shop), SlotSet("cancel_confirmed", None)]
+
     async def answer_for(
         self, dispatcher: CollectingDispatcher, shop: Shop, number: str, requester: Requester
     ) -> list[dict[str, Any]]:

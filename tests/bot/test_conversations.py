@@ -61,7 +61,8 @@ def test_cancelling_a_shipped_order_is_refused_and_the_order_stays_shipped(serve
     order_number, email, _ = order_with_status(db, "shipped")
     sender = new_sender()
     server.say(sender, f"I want to cancel order {order_number}")
-    answer = texts(server.say(sender, email))
+    assert f"cancel order {order_number.lower()}?" in texts(server.say(sender, email))
+    answer = texts(server.say(sender, "yes"))
     assert "shipped" in answer
     with Session(db) as session:
         status = session.scalar(select(Order.status).where(Order.order_number == order_number))
@@ -73,11 +74,29 @@ def test_cancelling_an_unshipped_order_cancels_it_in_the_database(server, db):
     sender = new_sender()
     server.say(sender, "please cancel my order")
     server.say(sender, order_number)
-    answer = texts(server.say(sender, email))
-    assert "cancel" in answer
+    asked = server.say(sender, email)
+    assert f"cancel order {order_number.lower()}?" in texts(asked)
+    with Session(db) as session:
+        status = session.scalar(select(Order.status).where(Order.order_number == order_number))
+    assert status != "cancelled"  # nothing happens before the customer's yes
+    assert [b["payload"] for m in asked for b in m.get("buttons", [])] == ["/affirm", "/deny"]
+    answer = texts(server.say(sender, "yes"))
+    assert "is cancelled" in answer
     with Session(db) as session:
         status = session.scalar(select(Order.status).where(Order.order_number == order_number))
     assert status == "cancelled"
+
+
+def test_no_to_the_cancel_confirmation_keeps_the_order(server, db):
+    order_number, email, status_before = order_with_status(db, "pending", "processing")
+    sender = new_sender()
+    server.say(sender, f"cancel order {order_number}")
+    server.say(sender, email)
+    answer = texts(server.say(sender, "no"))
+    assert "stays as it is" in answer
+    with Session(db) as session:
+        status = session.scalar(select(Order.status).where(Order.order_number == order_number))
+    assert status == status_before
 
 
 def test_a_recommendation_lists_products_from_the_catalogue(server, db):

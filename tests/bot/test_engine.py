@@ -179,3 +179,39 @@ def test_bot_replies_are_logged_without_the_customers_personal_data():
                              "Order A12934 ships to 12 Baker Street.")
     assert "yuki.lewis@example.com" not in logged and "[EMAIL]" in logged
     assert "A12934" in logged  # order numbers are not personal data
+
+
+def start_cancelling(processor, state: ConversationState):
+    say(processor, state, "cancel_order", entities=[("order_id", "A12999")])
+    return say(processor, state, "cancel_order", entities=[("email", "ann@example.com")])
+
+
+def test_cancelling_an_order_asks_for_confirmation_first(processor):
+    state = ConversationState(id="c1")
+    reply = start_cancelling(processor, state)
+    assert reply.responses == ["utter_ask_cancel_confirmed"]
+    assert "action_cancel_order" not in reply.actions
+    assert "Cancel order A12999?" in reply.messages[0]["text"]
+    assert [b["payload"] for b in reply.messages[0]["buttons"]] == ["/affirm", "/deny"]
+
+
+def test_yes_to_the_confirmation_cancels_the_order(processor):
+    state = ConversationState(id="c2")
+    start_cancelling(processor, state)
+    reply = say(processor, state, "affirm")
+    assert "action_cancel_order" in reply.actions
+    assert state.active_loop is None
+
+
+def test_no_to_the_confirmation_ends_the_form_with_a_no(processor):
+    state = ConversationState(id="c3")
+    start_cancelling(processor, state)
+    reply = say(processor, state, "deny")
+    # action_cancel_order (run over HTTP in test_conversations) keeps the order on False
+    assert reply.actions == ["cancel_order_form", "action_cancel_order"]
+    assert state.active_loop is None and state.slot("cancel_confirmed") is False
+
+
+def test_a_complaint_gets_an_apology_and_one_handoff_message(processor):
+    reply = say(processor, ConversationState(id="e7c"), "complaint")
+    assert reply.responses == ["utter_complaint", "utter_handoff_complaint"]
