@@ -205,23 +205,28 @@ function escalationsChart(r) {
 
 function driversChart(r) {
   const m = r.meta || {};
-  $("drivers-note").textContent = r.rows.length
-    ? `Linear regression on ${fmt(m.n_rows, "int")} rated conversations — cross-validated R² ${fmt(m.linear?.r2, "float")}, ` +
-      `MAE ${fmt(m.linear?.mae, "float")}; gradient boosting R² ${fmt(m.boosted?.r2, "float")}, MAE ${fmt(m.boosted?.mae, "float")}. ` +
-      `Bars: change in CSAT for a typical (1 SD) difference, with 95% CI.`
+  const q = m.quality;
+  // The model's quality comes first: a model that explains nothing is not drawn as drivers.
+  $("drivers-note").textContent = q
+    ? `${q.usable ? "" : "Drivers not shown. "}${r.notes[0]} (cross-validated R² ${fmt(q.cv_r2, "float")}, ` +
+      `MAE ${fmt(q.mae, "float")}, n = ${fmt(q.n, "int")}.)` +
+      (q.usable ? " Bars: change in CSAT for a typical (1 SD) difference with its 95% CI; ★ significant (p < 0.05)." : "")
     : r.notes.join(" ");
+  $("drivers-note").dataset.usable = q ? String(q.usable) : "false";
   const rows = r.rows.filter((row) => row.feature !== "intercept").reverse();
   $("chart-drivers").hidden = !rows.length;
   if (!rows.length) return;
-  const scale = rows.map((row) => (row.coefficient ? row.effect_per_sd / row.coefficient : 0));
-  plot("chart-drivers", [{ type: "bar", orientation: "h", y: rows.map((row) => esc(row.feature)),
+  const sd = (row, key, fallback) => (row[key] ?? fallback);
+  plot("chart-drivers", [{ type: "bar", orientation: "h",
+    y: rows.map((row) => esc(row.feature) + (row.significant ? " ★" : "")),
     x: rows.map((row) => row.effect_per_sd),
-    error_x: { type: "data", symmetric: false, array: rows.map((row, i) => Math.abs((row.ci_high - row.coefficient) * scale[i])),
-      arrayminus: rows.map((row, i) => Math.abs((row.coefficient - row.ci_low) * scale[i])), color: "#555" },
-    marker: { color: rows.map((row) => (row.effect_per_sd >= 0 ? "#27ae60" : "#c0392b")) },
+    error_x: { type: "data", symmetric: false,
+      array: rows.map((row) => Math.abs(sd(row, "ci_high_sd", row.effect_per_sd) - row.effect_per_sd)),
+      arrayminus: rows.map((row) => Math.abs(row.effect_per_sd - sd(row, "ci_low_sd", row.effect_per_sd))), color: "#555" },
+    marker: { color: rows.map((row) => (!row.significant ? "#bdc3c7" : row.effect_per_sd >= 0 ? "#27ae60" : "#c0392b")) },
     customdata: rows.map((row) => [esc(row.meaning), fmt(row.coefficient, "float"), fmt(row.ci_low, "float"),
-      fmt(row.ci_high, "float")]),
-    hovertemplate: "%{y}: %{customdata[1]} per %{customdata[0]}<br>95% CI %{customdata[2]} to %{customdata[3]}<extra></extra>" }],
+      fmt(row.ci_high, "float"), fmt(row.p_value, "float")]),
+    hovertemplate: "%{y}: %{customdata[1]} per %{customdata[0]}<br>95% CI %{customdata[2]} to %{customdata[3]}, p %{customdata[4]}<extra></extra>" }],
   { margin: { l: 130, r: 10, t: 10, b: 40 }, xaxis: { title: { text: "change in CSAT (1 SD)" }, zeroline: true } });
 }
 
@@ -295,6 +300,18 @@ async function loadAll() {
     table($("table-profiles"), profiles.columns, profiles.rows);
   });
   draw("journey", () => journeyChart(r.journey));
+  // Data quality and customer risk (bot/monitoring, analytics/quality): whole-database checks.
+  const [quality, risk] = await Promise.all([report("data-quality"), report("risk", { limit: 20 })]);
+  draw("data quality", () => {
+    $("quality-note").textContent = quality.rows.length
+      ? `${quality.meta.problems} problem rows on ${quality.meta.database}; the filters do not apply.`
+      : quality.notes.join(" ");
+    table($("table-quality"), quality.columns, quality.rows);
+  });
+  draw("risk", () => {
+    $("risk-note").textContent = risk.notes.join(" ");
+    table($("table-risk"), risk.columns, risk.rows);
+  });
   const conversations = await report("conversations", { limit: 50 });
   // A rating is shown as given; a prediction with decimals, in italics and labelled as such.
   const shown = conversations.rows.map((row) => ({ ...row, csat: row.csat === null ? null

@@ -20,6 +20,7 @@ from known_data import load_known_data
 from report_databases import migrated_engine
 from sqlalchemy import insert
 
+from analytics.insights.model_store import save_model
 from analytics.store.rollups import rebuild_facts
 from analytics.store.schema import Conversation, Message
 
@@ -54,7 +55,16 @@ def dashboard_url(engine, tmp_path_factory) -> Iterator[str]:
             "sentiment_label": "negative", "sentiment_score": -0.99, "data": {},
             "created_at": datetime(2026, 11, 4, 9)}])
     rebuild_facts(engine, progress=False)
-    app = dashboard_app(engine, add_users(engine), tmp_path_factory.mktemp("models"))
+    models_dir = tmp_path_factory.mktemp("models")
+    # A drivers model as bad as the one the issue found (CV R² -1.33): the page must refuse it.
+    save_model(models_dir, "satisfaction", {"model": None, "features": [], "chosen": "linear",
+               "drivers": [{"feature": "abandoned", "meaning": "left", "coefficient": 0.17,
+                            "ci_low": -0.5, "ci_high": 0.8, "p_value": 0.6,
+                            "effect_per_sd": 0.05, "ci_low_sd": -0.1, "ci_high_sd": 0.2,
+                            "significant": False}]},
+               n_rows=400, fitted_at=datetime(2026, 11, 4),
+               metrics={"linear": {"r2": -1.33, "mae": 0.9}, "boosted": {"r2": -0.4, "mae": 0.8}})
+    app = dashboard_app(engine, add_users(engine), models_dir)
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(app)
     ready = threading.Event()
@@ -176,3 +186,12 @@ def test_the_page_fits_a_laptop_screen_without_sideways_scrolling(page, dashboar
     log_in(page, dashboard_url, "ana")
     wait_until_loaded(page)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_a_drivers_model_with_negative_r2_is_not_drawn_and_the_card_says_why(page, dashboard_url):
+    log_in(page, dashboard_url, "ana")
+    wait_until_loaded(page)
+    note = page.inner_text("#drivers-note")
+    assert "Drivers not shown" in note and "-1.33" in note and "n = 400" in note
+    assert page.is_hidden("#chart-drivers")
+    assert page.errors == []
