@@ -17,6 +17,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
+from actions.product_words import matching
 from actions.replies import (
     ASK_EMAIL,
     ASK_ORDER_NUMBER,
@@ -308,19 +309,28 @@ class ActionCustomerProfile(ShopAction):
         return []
 
 
-def _recommend(shop: Shop, customer_id: str | None, category: str | None) -> list[Recommendation]:
+CATALOGUE_LIMIT = 10_000  # "rank everything" for the product-word filter
+
+
+def _recommend(
+    shop: Shop, customer_id: str | None, category: str | None, text: str = ""
+) -> list[Recommendation]:
     repository = shop.repository
     # Orders placed since the model was trained count as bought too.
     bought = repository.purchased_skus(customer_id) if customer_id else set()
     if shop.recommender is not None:
-        picks = shop.recommender.recommend(
-            customer_id, category, k=RECOMMENDATION_COUNT + len(bought)
-        )
-        return [p for p in picks if p.sku not in bought][:RECOMMENDATION_COUNT]
-    return [
-        Recommendation(p.sku, p.name, p.category, p.price, 0.0, "popular")
-        for p in repository.popular_products(category, customer_id, RECOMMENDATION_COUNT)
-    ]
+        ranked = shop.recommender.recommend(customer_id, category, k=CATALOGUE_LIMIT)
+    else:
+        ranked = [
+            Recommendation(p.sku, p.name, p.category, p.price, 0.0, "popular")
+            for p in repository.popular_products(category, customer_id, CATALOGUE_LIMIT)
+        ]
+    ranked = [p for p in ranked if p.sku not in bought]
+    # Products the customer's words name ("running shoes") come first, in the model's order.
+    named = matching(text, [p.name for p in ranked])
+    if named:
+        return [ranked[i] for i in named][:RECOMMENDATION_COUNT]
+    return ranked[:RECOMMENDATION_COUNT]
 
 
 def _known_categories(shop: Shop) -> list[str]:
@@ -350,7 +360,8 @@ class ActionRecommendProducts(ShopAction):
                     f"{', '.join(known)}."
                 )
                 return [SlotSet("product_category", None)]
-        picks = await asyncio.to_thread(_recommend, shop, customer_id, category)
+        text = (tracker.latest_message or {}).get("text") or ""
+        picks = await asyncio.to_thread(_recommend, shop, customer_id, category, text)
         if not picks:
             where = f" in {category}" if category else ""
             dispatcher.utter_message(text=f"I have nothing new to suggest{where} right now.")

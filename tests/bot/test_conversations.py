@@ -150,3 +150,13 @@ def test_every_message_is_stored_with_intent_and_sentiment(server, db):
     assert [r.intent for r in user_rows] == ["greet", "shipping_info", "thank_you"]
     assert all(r.sentiment_label in ("negative", "neutral", "positive") for r in user_rows)
     assert user_rows[-1].sentiment_label == "positive"
+
+
+@pytest.mark.parametrize("request_text, product_word", [
+    ("can you recommend good headphones?", "headphones"),
+    ("recommend running shoes", "running shoes"),
+])
+def test_a_recommendation_honours_the_product_asked_for(server, request_text, product_word):
+    messages = server.say(new_sender(), request_text)
+    products = [p for m in messages for p in (m.get("custom") or {}).get("products", [])]
+    assert products and product_word in products[0]["name"].lower(), messages

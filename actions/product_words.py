@@ -1,0 +1,40 @@
+"""Which catalogue products a customer's words name ("good headphones" -> the headphones).
+
+A word match on product names, so a request for a product type gets that type rather than
+the shop's best sellers. Paraphrases ("earbuds", "trainers") are not covered here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+_WORD = re.compile(r"[a-z0-9]+")
+# Words in requests and names that say nothing about the kind of product.
+_GENERIC = {"a", "an", "the", "and", "or", "for", "of", "with", "some", "any", "good", "best",
+            "new", "nice", "great", "me", "my", "i", "you", "can", "recommend", "something",
+            "need", "want", "looking", "show", "suggest", "please", "set", "pack", "kit"}
+
+
+def _stem(word: str) -> str:
+    # Plurals only: "headphones" and "headphone", "shoes" and "shoe" are the same product word.
+    if len(word) > 3 and word.endswith("es") and word[-3] in "sxz":
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def words(text: str) -> set[str]:
+    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in _GENERIC and len(w) > 2}
+
+
+def matching(text: str, names: Sequence[str]) -> list[int]:
+    """Indexes of the names sharing most product words with text, best first (stable); []
+    when none shares any."""
+    asked = words(text)
+    if not asked:
+        return []
+    scored = [(len(asked & words(name)), i) for i, name in enumerate(names)]
+    best = max((s for s, _ in scored), default=0)
+    return [i for s, i in scored if s == best] if best else []
