@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from analytics.insights.model_store import ModelInfo, report_from_model, save_model
-from analytics.reports.scope import ReportFilters
+from analytics.reports.scope import C, ReportFilters, has_filters, scope
 from analytics.reports.types import Column, Report
 from analytics.store.records import naive_utc_now
 from analytics.store.schema import Message
@@ -155,19 +155,40 @@ def fit_journey(engine: Engine, models_dir: Path, *,
     return journey
 
 
+def filtered_journey(conn: Connection, filters: ReportFilters, now: datetime) -> Journey:
+    """The journey of only the conversations ``filters`` select, walked now (not the fit)."""
+    s = scope(filters, now)
+    query = (select(M.c.conversation_id, M.c.intent, M.c.sentiment_score)
+             .select_from(s.from_.join(M, M.c.conversation_id == C.c.id))
+             .where(*s.where, M.c.sender == "user")
+             .order_by(M.c.conversation_id, M.c.created_at, M.c.id))
+    result = conn.execution_options(stream_results=True, yield_per=5000).execute(query)
+    return journey_of(tuple(row) for row in result)
+
+
 def journey_report(conn: Connection, filters: ReportFilters, options: Any) -> Report:
-    """Transitions between journey stages from the last fit, biggest sentiment drop first."""
+    """Transitions between journey stages, biggest sentiment drop first: from the last fit
+    when no filter is set, else walked over the filtered conversations."""
     columns = [Column("from_stage", "From"), Column("to_stage", "To"),
                Column("conversations", "Conversations", "int"),
                Column("sentiment_change", "Sentiment change", "float")]
     empty = Report("journey", "Customer journey", columns, [], filters)
+    note = ("Sentiment change: the first message in the new stage minus the last one before it.")
+    if has_filters(filters):
+        journey = filtered_journey(conn, filters, options.at)
+        notes = [note] if journey.conversations else [
+            "No conversations with a journey stage match these filters."]
+        return Report("journey", "Customer journey", columns, journey.transition_rows(),
+                      filters, meta={"n_rows": journey.conversations,
+                                     "stages": journey.stage_rows(),
+                                     "stage_of_intent": STAGE_OF_INTENT, "filtered": True},
+                      notes=notes)
 
     def build(summary: dict[str, Any], info: ModelInfo) -> Report:
         return Report("journey", "Customer journey", columns, summary["transitions"], filters,
                       meta={"fitted_at": info.fitted_at, "n_rows": info.n_rows,
-                            "stages": summary["stages"], "stage_of_intent": STAGE_OF_INTENT},
-                      notes=["Fitted on all conversations, so filters do not apply. Sentiment "
-                             "change: the first message in the new stage minus the last one "
-                             "before it."])
+                            "stages": summary["stages"], "stage_of_intent": STAGE_OF_INTENT,
+                            "filtered": False},
+                      notes=["All conversations (no filter set). " + note])
 
     return report_from_model("journey", options, empty, build)

@@ -27,7 +27,15 @@ from sqlalchemy import Connection, Engine, case, delete, func, insert, select
 from threadpoolctl import threadpool_limits
 
 from analytics.insights.model_store import ModelInfo, report_from_model, save_model
-from analytics.reports.scope import CU, C, F, ReportFilters, outcome_expr
+from analytics.reports.scope import (
+    CU,
+    C,
+    F,
+    ReportFilters,
+    conversations_in,
+    has_filters,
+    outcome_expr,
+)
 from analytics.reports.types import Column, Report
 from analytics.store.records import naive_utc_now
 from analytics.store.schema import CsatPrediction, Escalation, Order
@@ -308,6 +316,10 @@ def drivers_report(conn: Connection, filters: ReportFilters, options: Any) -> Re
         notes = [quality.verdict, "Linear regression on standardised features, fitted on all "
                  "rated conversations: the filters do not apply (all-time)."]
         rows = artifact["drivers"] if quality.usable else []
+        if has_filters(filters) and not conversations_in(conn, filters, options.at):
+            # The fit is all-time, but drawing it under filters that select nothing would
+            # claim data the analyst has filtered away.
+            rows, notes = [], ["No conversations match these filters.", *notes]
         return Report("satisfaction-drivers", "What drives CSAT", columns, rows, filters,
                       meta=meta, notes=notes)
 

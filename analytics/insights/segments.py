@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, case, delete, func, insert, select
 from threadpoolctl import threadpool_limits
 
 from analytics.insights.model_store import ModelInfo, report_from_model, save_model
-from analytics.reports.scope import SEG, C, F, ReportFilters
+from analytics.reports.scope import SEG, C, F, ReportFilters, conversations_in, has_filters
 from analytics.reports.types import Column, Report
 from analytics.store.records import naive_utc_now
 from analytics.store.schema import Order
@@ -227,9 +227,12 @@ def profiles_report(conn: Connection, filters: ReportFilters, options: Any) -> R
         rows = [{"segment": p["name"], "customers": p["customers"], **p["median"]}
                 for p in artifact["profiles"]]
         rows.sort(key=lambda r: -r["customers"])
+        notes = ["Medians of each segment's members; fitted on all customers (all-time)."]
+        if has_filters(filters) and not conversations_in(conn, filters, options.at):
+            rows, notes = [], ["No conversations match these filters.", *notes]
         return Report("segment-profiles", "Customer segments (typical member)", columns, rows,
                       filters, meta={"fitted_at": info.fitted_at, "n_rows": info.n_rows,
                                      **info.metrics},
-                      notes=["Medians of each segment's members; fitted on all customers."])
+                      notes=notes)
 
     return report_from_model("segments", options, empty, build)

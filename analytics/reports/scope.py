@@ -174,6 +174,18 @@ def scope(filters: ReportFilters, now: datetime, *, customers: bool = False,
     return Scope(from_, where)
 
 
+def has_filters(filters: ReportFilters) -> bool:
+    return bool(filters.to_query())
+
+
+def conversations_in(conn: Any, filters: ReportFilters, now: datetime) -> int:
+    """How many conversations ``filters`` select (for reports that read an all-time model and
+    must still show an empty state when the filters select nothing)."""
+    s = scope(filters, now)
+    return int(conn.execute(select(func.count()).select_from(s.from_).where(*s.where))
+               .scalar_one())
+
+
 def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day)
 

@@ -216,3 +216,36 @@ def test_too_few_ratings_for_the_drivers_says_how_many_more_are_needed():
 
     quality = judge_model({"linear": {"r2": 0.6, "mae": 0.5}}, 50)
     assert not quality.usable and "Collect 80 more ratings" in quality.verdict
+
+
+@pytest.mark.parametrize("name", ["journey", "satisfaction-drivers", "segment-profiles",
+                                  "customer-segments"])
+def test_model_reports_are_empty_under_a_date_range_without_conversations(fitted, name):
+    from datetime import date
+
+    from analytics.reports.scope import ReportFilters
+
+    engine, models_dir, _ = fitted
+    later = ReportFilters(date_from=date(2027, 1, 1), date_to=date(2027, 12, 31))
+
+    report = run_report(engine, name, later, options(models_dir))
+
+    assert report.rows == []
+    if name != "customer-segments":
+        assert any("No conversations" in note for note in report.notes)
+
+
+def test_the_journey_under_a_date_filter_counts_only_the_conversations_in_it(fitted):
+    from analytics.reports.scope import ReportFilters
+
+    engine, models_dir, summary = fitted
+    with engine.connect() as conn:
+        days = sorted({d.date() for d in conn.execute(select(Conversation.started_at)).scalars()})
+    first_half = ReportFilters(date_to=days[len(days) // 2])
+
+    report = run_report(engine, "journey", first_half, options(models_dir))
+
+    starts = sum(r["conversations"] for r in report.rows if r["from_stage"] == "start")
+    assert report.meta["filtered"] is True
+    assert 0 < report.meta["n_rows"] < summary.journey_conversations
+    assert starts == report.meta["n_rows"]
