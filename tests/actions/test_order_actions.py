@@ -77,14 +77,34 @@ async def test_order_status_asks_for_the_order_number_when_none_was_given(run_ac
 
 
 async def test_cancelling_an_unshipped_order_cancels_it_in_the_database(run_action, engine, now):
-    result = await run_action("action_cancel_order", order_id="A10002", email="ana@example.com")
+    result = await run_action(
+        "action_cancel_order", order_id="A10002", email="ana@example.com", cancel_confirmed=True
+    )
 
     assert "order A10002 is cancelled" in _texts(result)[0]
     assert _status_of(engine, "A10002") == ("cancelled", now)
 
 
+async def test_without_the_customers_yes_nothing_is_cancelled(run_action, engine):
+    result = await run_action("action_cancel_order", order_id="A10002", email="ana@example.com")
+
+    assert [m.get("response") for m in result.responses] == ["utter_ask_cancel_confirmed"]
+    assert _status_of(engine, "A10002")[0] != "cancelled"
+
+
+async def test_a_no_to_the_confirmation_keeps_the_order(run_action, engine):
+    result = await run_action(
+        "action_cancel_order", order_id="A10002", email="ana@example.com", cancel_confirmed=False
+    )
+
+    assert [m.get("response") for m in result.responses] == ["utter_cancel_kept"]
+    assert _status_of(engine, "A10002")[0] != "cancelled"
+
+
 async def test_cancelling_a_shipped_order_is_refused_and_offers_a_return(run_action, engine):
-    result = await run_action("action_cancel_order", order_id="A10003", customer_id="C1001")
+    result = await run_action(
+        "action_cancel_order", order_id="A10003", customer_id="C1001", cancel_confirmed=True
+    )
 
     (message,) = result.responses
     assert "already shipped on 12 May 2026, so it can't be cancelled" in message["text"]
@@ -93,20 +113,26 @@ async def test_cancelling_a_shipped_order_is_refused_and_offers_a_return(run_act
 
 
 async def test_cancelling_a_delivered_order_is_refused(run_action, engine):
-    result = await run_action("action_cancel_order", order_id="A10004", customer_id="C1001")
+    result = await run_action(
+        "action_cancel_order", order_id="A10004", customer_id="C1001", cancel_confirmed=True
+    )
 
     assert "was delivered on 10 May 2026, so it can't be cancelled" in _texts(result)[0]
     assert _status_of(engine, "A10004") == ("delivered", None)
 
 
 async def test_cancelling_an_already_cancelled_order_says_so(run_action):
-    result = await run_action("action_cancel_order", order_id="A10006", customer_id="C1001")
+    result = await run_action(
+        "action_cancel_order", order_id="A10006", customer_id="C1001", cancel_confirmed=True
+    )
 
     assert "already cancelled (since 26 April 2026)" in _texts(result)[0]
 
 
 async def test_cancelling_another_customers_order_changes_nothing(run_action, engine):
-    result = await run_action("action_cancel_order", order_id="A10010", email="ana@example.com")
+    result = await run_action(
+        "action_cancel_order", order_id="A10010", email="ana@example.com", cancel_confirmed=True
+    )
 
     assert "couldn't find an order A10010" in _texts(result)[0]
     assert _status_of(engine, "A10010") == ("shipped", None)
