@@ -110,8 +110,30 @@ function table(container, columns, rows, cellClass = () => "") {
   container.append(t);
 }
 
+const hasValues = (trace) => ["x", "y", "values"].some((key) => Array.isArray(trace[key])
+  && trace[key].some((v) => v !== null && v !== undefined)) || (trace.link?.value?.length > 0);
+
+function countAxis(values) {
+  // Counts are whole: below ten, one tick per unit; above, Plotly's spacing without decimals.
+  const max = Math.max(0, ...values.filter((v) => v !== null && v !== undefined));
+  return max < 10 ? { dtick: 1, tickformat: ",d", rangemode: "tozero" } : { tickformat: ",d", rangemode: "tozero" };
+}
+
 function plot(id, traces, layout = {}) {
-  Plotly.react($(id), traces, { ...BASE_LAYOUT, ...layout }, PLOT_CONFIG);
+  const box = $(id);
+  // No data: a sentence, not bare axes or a blank donut.
+  if (!traces.some(hasValues)) {
+    Plotly.purge(box);
+    const p = document.createElement("p");
+    p.className = "empty";
+    p.textContent = "No conversations match these filters.";
+    box.replaceChildren(p);
+    box.classList.remove("js-plotly-plot");
+    box.classList.add("is-empty");
+    return;
+  }
+  if (box.classList.contains("is-empty")) { box.replaceChildren(); box.classList.remove("is-empty"); }
+  Plotly.react(box, traces, { ...BASE_LAYOUT, ...layout }, PLOT_CONFIG);
 }
 
 function kpis(metrics) {
@@ -149,7 +171,8 @@ function timeChart(r) {
     { type: "scatter", mode: "lines", name: "Ended more negative", x, y: r.rows.map((row) => row.ended_more_negative),
       line: { color: "#c0392b", dash: "dot" } },
   ], { yaxis: { title: { text: "sentiment / share" }, range: [-1, 1], zeroline: true },
-       yaxis2: { title: { text: "conversations" }, overlaying: "y", side: "right", showgrid: false },
+       yaxis2: { title: { text: "conversations" }, overlaying: "y", side: "right", showgrid: false,
+         ...countAxis(r.rows.map((row) => row.conversations)) },
        margin: { l: 55, r: 55, t: 10, b: 40 } });
 }
 
@@ -170,9 +193,11 @@ function intentsChart(r) {
     marker: { color: rows.map((row) => row.avg_sentiment ?? 0), colorscale: RED_GREEN, cmin: -1, cmax: 1,
       colorbar: { title: { text: "sentiment" }, thickness: 10 } },
     hovertemplate: "%{y}: %{x} messages in %{customdata[2]} conversations<br>sentiment %{customdata[0]}, CSAT %{customdata[1]}<extra></extra>" }],
-  { margin: { l: 150, r: 10, t: 10, b: 40 }, xaxis: { title: { text: "customer messages" } } });
+  { margin: { l: 150, r: 10, t: 10, b: 40 }, xaxis: { title: { text: "customer messages" },
+    ...countAxis(rows.map((row) => row.messages)) } });
   const el = $("chart-intents");
   el.removeAllListeners?.("plotly_click");
+  if (!el.on) return;  // empty state: nothing to click
   el.on("plotly_click", (event) => {
     const point = event.points?.[0];
     if (!point) return;

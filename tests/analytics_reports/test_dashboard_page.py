@@ -195,3 +195,29 @@ def test_a_drivers_model_with_negative_r2_is_not_drawn_and_the_card_says_why(pag
     assert "Drivers not shown" in note and "-1.33" in note and "n = 400" in note
     assert page.is_hidden("#chart-drivers")
     assert page.errors == []
+
+
+def test_a_date_range_without_data_shows_empty_states_not_bare_charts(page, dashboard_url):
+    log_in(page, dashboard_url, "ana")
+    wait_until_loaded(page)
+    page.fill("input[name=from]", "2027-01-01")
+    page.fill("input[name=to]", "2027-12-31")
+    page.click("#filters button[type=submit]")
+    page.wait_for_function("document.querySelector('.kpi .value').textContent === '0'")
+    wait_until_loaded(page)
+    for chart in ("#chart-time", "#chart-outcomes", "#chart-intents", "#chart-channel"):
+        assert "No conversations match these filters" in page.inner_text(chart), chart
+    assert page.locator("#dashboard-view .js-plotly-plot").count() == 0
+    assert "No conversations" in page.inner_text("#journey-note")
+    assert "No conversations" in page.inner_text("#drivers-note")
+    assert page.errors == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "analytics-empty-2027.png"), full_page=True)
+
+
+def test_count_axes_have_whole_number_ticks(page, dashboard_url):
+    log_in(page, dashboard_url, "ana")
+    wait_until_loaded(page)
+    ticks = page.eval_on_selector_all(
+        "#chart-time .y2tick text, #chart-intents .xtick text", "els => els.map(e => e.textContent)")
+    assert ticks and all("." not in t for t in ticks), ticks
