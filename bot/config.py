@@ -14,6 +14,9 @@ from typing import Any
 from bot.monitoring.settings import (
     AbuseSettings,
     MonitoringSettings,
+    MonitoringSettingsError,
+    abuse_settings,
+    monitoring_settings,
 )
 
 
@@ -179,7 +182,8 @@ def _setting(value: Any, kind: type, where: str) -> Any:
 
 
 SETTINGS_FILE = "carebot.yml"
-SETTINGS_KEYS = ("escalation", "allowed_origins", "recommender", "limits", "privacy")
+SETTINGS_KEYS = ("escalation", "allowed_origins", "recommender", "limits", "privacy",
+                 "monitoring", "abuse")
 PRIVACY_KEYS = ("raw_text_retention_days",)
 LEGACY_KEYS = ("escalation", "allowed_origins")
 
@@ -310,6 +314,11 @@ class Config:
         limits = {**(settings.get("limits") or {}),
                   **{k[len("CAREBOT_LIMIT_"):].lower(): v for k, v in env.items()
                      if k.startswith("CAREBOT_LIMIT_")}}
+        try:
+            monitoring = monitoring_settings(settings.get("monitoring") or {}, env)
+            abuse = abuse_settings(settings.get("abuse") or {})
+        except MonitoringSettingsError as exc:
+            raise SettingsError(f"{settings_path}: {exc}") from None
         privacy = settings.get("privacy") or {}
         retention = env.get("CAREBOT_RAW_TEXT_RETENTION_DAYS",
                             privacy.get("raw_text_retention_days", 30))
@@ -330,6 +339,8 @@ class Config:
             allowed_origins=tuple(o.strip() for o in origins.split(",") if o.strip())
             if origins else tuple(settings.get("allowed_origins") or ("*",)),
             train_recommender=bool(settings.get("recommender", False)),
+            monitoring=monitoring,
+            abuse=abuse,
             environ=env,
             rest_token=env.get("CAREBOT_REST_TOKEN") or None,
             limits=RateLimits.from_mapping(limits, f"{settings_path.name} / CAREBOT_LIMIT_*"),

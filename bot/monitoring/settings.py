@@ -171,8 +171,13 @@ def monitoring_settings(values: dict[str, Any], env: dict[str, str]) -> Monitori
     url = env.get("CAREBOT_ALERT_WEBHOOK_URL") or hook.get("url")
     if url is not None and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
         raise MonitoringSettingsError(f"monitoring.webhook.url must be an http(s) URL, not {url!r}")
+    secret = env.get("CAREBOT_ALERT_WEBHOOK_SECRET") or None
+    if url and not secret:
+        raise MonitoringSettingsError(
+            "monitoring.webhook.url is set but CAREBOT_ALERT_WEBHOOK_SECRET is not; set the "
+            "secret the receiver checks the X-Carebot-Signature header with")
     webhook = WebhookSettings(
-        url=url or None, secret=env.get("CAREBOT_ALERT_WEBHOOK_SECRET") or None,
+        url=url or None, secret=secret,
         attempts=max(1, _number(hook.get("attempts", 5), "monitoring.webhook.attempts", int)),
         timeout_seconds=_number(hook.get("timeout_seconds", 5.0),
                                 "monitoring.webhook.timeout_seconds"),
