@@ -123,7 +123,17 @@
   var sendBtn = el("button", "cb-send", "Send");
   sendBtn.type = "submit";
   form.appendChild(label); form.appendChild(input); form.appendChild(sendBtn);
-  panel.appendChild(header); panel.appendChild(connLine); panel.appendChild(log);
+  // Welcome and reply-time expectation (data-welcome, data-reply-time), shown while the
+  // conversation is empty; it watches the log so the message code needs no change.
+  var welcome = el("div", "cb-welcome");
+  welcome.appendChild(el("p", "cb-welcome-text",
+    data.welcome || "Hi! I can check an order, start a return or recommend products."));
+  welcome.appendChild(el("p", "cb-reply-time",
+    data.replyTime || "The assistant answers at once; our team usually replies within a few hours."));
+  function showWelcome() { welcome.hidden = log.childElementCount > 0; }
+  if (window.MutationObserver) new MutationObserver(showWelcome).observe(log, {childList: true});
+  panel.appendChild(header); panel.appendChild(connLine); panel.appendChild(welcome);
+  panel.appendChild(log);
   panel.appendChild(typing); panel.appendChild(quick); panel.appendChild(form);
   wrap.appendChild(panel); wrap.appendChild(bubble);
   root.appendChild(wrap);

@@ -147,3 +147,16 @@ def test_the_widget_fills_a_phone_screen_and_works_from_the_keyboard(phone, shop
     expect(page.locator(".cb-panel")).to_be_hidden()
     assert page.evaluate("() => document.activeElement.shadowRoot.activeElement.className") \
         == "cb-bubble"
+
+
+def test_the_panel_opens_with_a_welcome_and_a_reply_time_until_the_conversation_starts(
+        context, shop):
+    watched = watch(context.new_page())
+    page = watched.page
+    open_widget(page, shop.url + "/")
+    expect(page.locator(".cb-welcome-text")).to_be_visible()
+    expect(page.locator(".cb-reply-time")).to_contain_text("replies within")
+    send(page, "hello")
+    expect(page.locator(".cb-bot .cb-msg").first).to_be_visible()
+    expect(page.locator(".cb-welcome")).to_be_hidden()
+    assert watched.errors == []
