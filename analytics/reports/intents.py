@@ -89,14 +89,25 @@ def intents(conn: Connection, filters: ReportFilters, options: ReportOptions) ->
 
 
 def worst_intents(conn: Connection, filters: ReportFilters, options: ReportOptions) -> Report:
-    """Intents ranked worst first (lowest CSAT, then lowest sentiment), with a quote each."""
-    rows = [r for r in _intent_rows(conn, filters, options)
+    """Intents ranked by the sentiment they lose, with a quote each.
+
+    Lost sentiment = conversations × how far the intent's average sentiment falls below the
+    average over all intents: a common, unhappy intent comes before a rare one whose low CSAT
+    rests on a handful of ratings (the ratings count is beside every average).
+    """
+    every = _intent_rows(conn, filters, options)
+    total_n = sum(r["conversations"] for r in every if r["avg_sentiment"] is not None)
+    overall = (sum(r["avg_sentiment"] * r["conversations"] for r in every
+                   if r["avg_sentiment"] is not None) / total_n) if total_n else 0.0
+    rows = [r for r in every
             if r["conversations"] >= options.min_conversations and r["intent"] not in SMALL_TALK]
+    for r in rows:
+        gap = overall - r["avg_sentiment"] if r["avg_sentiment"] is not None else 0.0
+        r["lost_sentiment"] = round(r["conversations"] * max(gap, 0.0), 3)
 
     def badness(r: dict[str, Any]) -> tuple:
         csat = r["csat_average"] if r["csat_average"] is not None else 6.0
-        sentiment = r["avg_sentiment"] if r["avg_sentiment"] is not None else 2.0
-        return (csat, sentiment, r["intent"])
+        return (-r["lost_sentiment"], csat, r["intent"])
 
     rows.sort(key=badness)
     rows = rows[: options.limit]
@@ -104,10 +115,13 @@ def worst_intents(conn: Connection, filters: ReportFilters, options: ReportOptio
         quotes = _quotes(conn, filters, options, r["intent"], limit=1)
         r["example"] = quotes[0]["text"] if quotes else None
     return Report("worst-intents", "Where customers are least satisfied",
-                  [*INTENT_COLUMNS, Column("example", "In their words")], rows, filters,
-                  meta={"min_conversations": options.min_conversations},
-                  notes=["Ranked by average CSAT, then average sentiment; the example is the "
-                         "most negative customer message (redacted)."])
+                  [*INTENT_COLUMNS, Column("lost_sentiment", "Lost sentiment", "float"),
+                   Column("example", "In their words")], rows, filters,
+                  meta={"min_conversations": options.min_conversations,
+                        "overall_sentiment": round(overall, 4)},
+                  notes=["Ranked by lost sentiment: conversations × how far the intent's "
+                         "average sentiment is below the average of all intents. The example "
+                         "is the most negative customer message (redacted)."])
 
 
 def _quotes(conn: Connection, filters: ReportFilters, options: ReportOptions,

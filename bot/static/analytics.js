@@ -310,7 +310,8 @@ async function loadAll() {
   draw("outcomes", () => outcomesChart(r.outcomes));
   draw("intents", () => intentsChart(r.intents));
   draw("worst intents", () => table($("table-worst"), r["worst-intents"].columns.filter((c) => ["intent",
-    "conversations", "avg_sentiment", "negative_share", "escalation_rate", "csat_average", "example"].includes(c.name)),
+    "conversations", "avg_sentiment", "negative_share", "escalation_rate", "csat_average", "rated", "lost_sentiment",
+    "example"].includes(c.name)),
   r["worst-intents"].rows));
   draw("channels", () => sentimentCsatChart("chart-channel", r["sentiment-by-channel"].rows, "channel"));
   draw("segments", () => sentimentCsatChart("chart-segment", r["sentiment-by-segment"].rows, "segment"));

@@ -71,11 +71,23 @@ def test_intent_distribution_counts_customer_messages_and_conversations(engine):
     assert rows["order_status"]["csat_average"] == 5.0  # c1 rated 5, c3 unrated
 
 
-def test_worst_intents_rank_by_csat_then_sentiment_and_quote_the_customer(engine):
+def test_worst_intents_rank_by_lost_sentiment_and_quote_the_customer(engine):
     report = run_report(engine, "worst-intents", None,
                         ReportOptions(min_conversations=1, limit=3, now=NOW))
-    assert [r["intent"] for r in report.rows] == ["return_item", "complaint", "human_agent"]
-    assert report.rows[0]["example"] == "the shoes I sent back three weeks ago!!"
+    assert [r["intent"] for r in report.rows] == ["complaint", "human_agent", "return_item"]
+    assert report.rows[0]["example"] == "this is the worst service ever"
+
+
+def test_lost_sentiment_is_volume_times_the_gap_below_the_average_with_ratings_beside_it(engine):
+    report = run_report(engine, "worst-intents", None,
+                        ReportOptions(min_conversations=1, limit=10, now=NOW))
+    overall = report.meta["overall_sentiment"]
+    for r in report.rows:
+        gap = max(overall - r["avg_sentiment"], 0.0)
+        assert r["lost_sentiment"] == pytest.approx(r["conversations"] * gap, abs=1e-3)
+        assert isinstance(r["rated"], int)
+    lost = [r["lost_sentiment"] for r in report.rows]
+    assert lost == sorted(lost, reverse=True)
 
 
 def test_worst_intents_ignore_rare_intents_and_small_talk(engine):
