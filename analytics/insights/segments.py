@@ -217,15 +217,25 @@ def _store_assignments(engine: Engine, customer_ids: list[int], names: list[str]
             conn.execute(insert(table), rows[start : start + 5000])
 
 
+_PROFILE_LABELS = {"recency_days": "Days since last order", "orders": "Orders",
+                   "spend": "Spend ($)", "contacts": "Contacts",
+                   "escalation_share": "Escalated share", "avg_sentiment": "Avg sentiment",
+                   "csat": "CSAT (1-5)"}
+
+
 def profiles_report(conn: Connection, filters: ReportFilters, options: Any) -> Report:
     """Each segment's size and typical customer, from the last fit."""
     columns = [Column("segment", "Segment"), Column("customers", "Customers", "int"),
-               *[Column(f, f.replace("_", " "), "float") for f in FEATURES]]
+               *[Column(f, _PROFILE_LABELS.get(f, f.replace("_", " ")),
+                        "int" if f in ("orders", "contacts", "recency_days") else "float")
+                 for f in FEATURES]]
     empty = Report("segment-profiles", "Customer segments", columns, [], filters)
 
     def build(artifact: dict[str, Any], info: ModelInfo) -> Report:
-        rows = [{"segment": p["name"], "customers": p["customers"], **p["median"]}
-                for p in artifact["profiles"]]
+        # Medians of counts are shown whole: "12.00 orders" reads as false precision.
+        rows = [{"segment": p["name"], "customers": p["customers"],
+                 **{f: round(v) if f in ("orders", "contacts", "recency_days") else v
+                    for f, v in p["median"].items()}} for p in artifact["profiles"]]
         rows.sort(key=lambda r: -r["customers"])
         notes = ["Medians of each segment's members; fitted on all customers (all-time)."]
         if has_filters(filters) and not conversations_in(conn, filters, options.at):

@@ -89,7 +89,8 @@ def format_value(value: Any, kind: str) -> str:
     if kind == "rate":
         return f"{100 * value:.1f}%"
     if kind == "float":
-        return f"{value:.3f}"
+        text = f"{value:.3f}"
+        return text[1:] if text == "-0.000" else text  # a tiny negative is not "-0"
     if kind == "seconds":
         return _duration(value)
     if isinstance(value, datetime | date):

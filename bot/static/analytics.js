@@ -23,7 +23,7 @@ function fmt(value, kind) {
   if (value === null || value === undefined || value === "") return "–";
   switch (kind) {
     case "rate": return (100 * value).toFixed(1) + "%";
-    case "float": return Number(value).toFixed(2);
+    case "float": { const t = Number(value).toFixed(2); return t === "-0.00" ? "0.00" : t; }
     case "int": return Number(value).toLocaleString();
     case "seconds": {
       const s = Number(value);

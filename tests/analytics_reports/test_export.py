@@ -54,3 +54,12 @@ def test_text_that_a_spreadsheet_would_run_as_a_formula_is_defused():
     assert csv_cell("@SUM(A1)") == "'@SUM(A1)"
     assert csv_cell(-0.5) == -0.5  # numbers stay numbers
     assert csv_cell("where is my order") == "where is my order"
+
+
+def test_a_tiny_negative_number_is_written_as_zero_not_minus_zero():
+    from analytics.reports.types import format_value
+
+    assert format_value(-0.0001, "float") == "0.000"
+    assert format_value(-0.25, "float") == "-0.250"
+
+

@@ -249,3 +249,11 @@ def test_the_journey_under_a_date_filter_counts_only_the_conversations_in_it(fit
     assert report.meta["filtered"] is True
     assert 0 < report.meta["n_rows"] < summary.journey_conversations
     assert starts == report.meta["n_rows"]
+
+
+def test_segment_profiles_show_spend_in_dollars_and_counts_as_whole_numbers(fitted):
+    engine, models_dir, _ = fitted
+    report = run_report(engine, "segment-profiles", None, options(models_dir))
+    kinds = {c.name: (c.label, c.kind) for c in report.columns}
+    assert kinds["spend"] == ("Spend ($)", "float") and kinds["orders"][1] == "int"
+    assert all(isinstance(row["orders"], int) for row in report.rows)
