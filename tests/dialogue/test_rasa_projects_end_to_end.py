@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 from live_server import BASE_MODELS_DIR, start_server
+from rasa_bots import RASA_BOTS
 
-BOTS = Path(__file__).resolve().parents[3] / "shared" / "rasa_bots"
+BOTS = RASA_BOTS
 # what `carebot test` reached on each project: (stories, turns) passed of the totals
 REACHED = {"rasa-init": ((7, 7), (67, 67)), "financial-demo": ((46, 48), (511, 513))}
 
@@ -41,7 +42,7 @@ def carebot(project: Path, *args: str, check: bool = True,
 def trained(request, tmp_path_factory) -> tuple[str, Path]:
     name = request.param
     if not (BOTS / name).is_dir():
-        pytest.skip(f"{BOTS / name} is not on this machine")
+        pytest.fail(f"{BOTS / name} is not on this machine" + ": set CAREBOT_RASA_BOTS")
     project = shutil.copytree(BOTS / name, tmp_path_factory.mktemp("bots") / name)
     result = carebot(project, "train", "--no-progress")
     assert "Trained" in result.stdout

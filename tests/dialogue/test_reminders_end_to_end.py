@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 from live_server import BASE_MODELS_DIR, PASSWORD, add_user, start_server, wait_for
+from rasa_bots import RASA_BOTS
 
-BOTS = Path(__file__).resolve().parents[3] / "shared" / "rasa_bots"
+BOTS = RASA_BOTS
 pytestmark = pytest.mark.slow
 
 ACTIONS = '''
@@ -40,7 +41,7 @@ class ActionSetReminder(Action):
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
     if not (BOTS / "rasa-init").is_dir():
-        pytest.skip("../shared/rasa_bots/rasa-init is not on this machine")
+        pytest.fail("../shared/rasa_bots/rasa-init is not on this machine" + ": set CAREBOT_RASA_BOTS")
     root = shutil.copytree(BOTS / "rasa-init", tmp_path_factory.mktemp("remind") / "bot")
     domain = (root / "domain.yml").read_text()
     domain = domain.replace("  - bot_challenge\n", "  - bot_challenge\n  - remind_me\n"

@@ -7,16 +7,16 @@ import socket
 import threading
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from rasa_bots import RASA_BOTS
 
 from nlp.components import DucklingSettings
 from nlp.duckling import DucklingExtractor
 
 REF = datetime(2024, 5, 15, 10, 30, tzinfo=ZoneInfo("America/Los_Angeles"))  # a Wednesday
-PARSING = Path(__file__).resolve().parents[3] / "shared/rasa_bots/financial-demo/actions/parsing.py"
+PARSING = RASA_BOTS / "financial-demo" / "actions" / "parsing.py"
 
 
 def dead_url() -> str:

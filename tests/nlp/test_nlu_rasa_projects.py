@@ -6,9 +6,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from rasa_bots import RASA_BOTS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from rasa_nlu import RASA_BOTS, measure  # noqa: E402
+from rasa_nlu import measure  # noqa: E402
 
 from nlp.train import base_models_ready  # noqa: E402
 
@@ -21,7 +22,7 @@ MIN_ENTITY_RECALL = {"financial-demo": 0.9}
 def project(request, tmp_path):
     source = RASA_BOTS / request.param
     if not source.exists():
-        pytest.skip(f"{source} not found")
+        pytest.fail(f"{source} not found: set CAREBOT_RASA_BOTS to the real Rasa projects")
     return Path(shutil.copytree(source, tmp_path / request.param))
 
 

@@ -3,21 +3,21 @@
 
 import asyncio
 import shutil
-from pathlib import Path
 
 import pytest
+from rasa_bots import RASA_BOTS
 
 from bot.dialogue.policies import PolicyEnsemble
 from bot.dialogue.project import load_project
 from bot.dialogue.testing import run_tests
 
-BOTS = Path(__file__).resolve().parents[4] / "shared" / "rasa_bots"
+BOTS = RASA_BOTS
 
 
 @pytest.mark.parametrize("name", ["rasa-init", "financial-demo"])
 def test_a_real_project_passes_every_turn_of_its_test_stories(name, tmp_path):
     if not (BOTS / name).is_dir():
-        pytest.skip(f"{BOTS / name} is not on this machine")
+        pytest.fail(f"{BOTS / name} is not on this machine" + ": set CAREBOT_RASA_BOTS")
     root = shutil.copytree(BOTS / name, tmp_path / name)
     project = load_project(root)
     ensemble = PolicyEnsemble.train(project.stories, project.domain, project.config.policies)

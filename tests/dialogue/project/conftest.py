@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from rasa_bots import RASA_BOTS
 
-RASA_BOTS = Path(__file__).resolve().parents[4] / "shared" / "rasa_bots"
 REPO = Path(__file__).resolve().parents[3]
 
 
