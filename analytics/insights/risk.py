@@ -54,12 +54,10 @@ FEATURES: dict[str, str] = {
 _LOGGED = ("orders", "avg_order_value", "max_order_value", "shipping_addresses", "complaints")
 _RATES = ("return_rate", "cancel_rate", "refund_rate", "refund_without_return_rate")
 CLEANING = (
-    Deduplicate(key=("customer_id",)),
+    Deduplicate(key=("email",)),  # one person, one row (case and spaces ignored)
     # Without an order there is no behaviour to judge: such customers are not scored.
     DropMissing(("avg_order_value", "max_order_value")),
     Impute("complaints", "constant", 0.0),
-    Clip("avg_order_value", lower=0.0),  # a negative total is a data error, not behaviour
-    Clip("max_order_value", lower=0.0),
     *(Clip(rate, lower=0.0, upper=1.0) for rate in _RATES),
 )
 
@@ -135,26 +133,38 @@ class CustomerRiskModel(BaseEstimator):
         return out
 
 
-def load_risk_features(conn: Connection,
-                       complaint_intents: tuple[str, ...] = DEFAULT_COMPLAINT_INTENTS
-                       ) -> pd.DataFrame:
-    """One row per customer: their behaviour as FEATURES, plus id, external id and name."""
+ORDER_CLEANING = (
+    Clip("total", lower=0.0),  # a negative total is a data error, not behaviour
+    Impute("total", "median"),
+)
+
+
+def load_orders(conn: Connection) -> pd.DataFrame:
+    """Every order's customer, status, refund, total and address (the model's raw rows)."""
     O = Order.__table__  # noqa: E741, N806
-    orders = pd.DataFrame(conn.execute(
-        select(O.c.customer_id, func.count().label("orders"),
-               func.sum(case((O.c.status == "returned", 1), else_=0)).label("returned"),
-               func.sum(case((O.c.status == "cancelled", 1), else_=0)).label("cancelled"),
-               func.sum(case((O.c.refund_status.in_(REFUNDED), 1), else_=0)).label("refunded"),
-               func.sum(case((O.c.refund_status.in_(REFUNDED)
-                              & O.c.status.not_in(("returned", "cancelled")), 1),
-                             else_=0)).label("refund_no_return"),
-               func.avg(O.c.total).label("avg_order_value"),
-               func.max(O.c.total).label("max_order_value"),
-               func.count(func.distinct(O.c.shipping_address)).label("shipping_addresses"))
-        .group_by(O.c.customer_id)).mappings().all(),
-        columns=["customer_id", "orders", "returned", "cancelled", "refunded",
-                 "refund_no_return", "avg_order_value", "max_order_value",
-                 "shipping_addresses"])
+    rows = conn.execute(select(O.c.customer_id, O.c.status, O.c.refund_status, O.c.total,
+                               O.c.shipping_address)).all()
+    orders = pd.DataFrame(rows, columns=["customer_id", "status", "refund_status", "total",
+                                         "shipping_address"])
+    orders["total"] = pd.to_numeric(orders["total"], errors="coerce").astype(float)
+    return orders
+
+
+def customer_features(conn: Connection, orders: pd.DataFrame,
+                      complaint_intents: tuple[str, ...] = DEFAULT_COMPLAINT_INTENTS
+                      ) -> pd.DataFrame:
+    """One row per customer: their behaviour as FEATURES, plus id, external id and name."""
+    refunded = orders["refund_status"].isin(REFUNDED)
+    kept = ~orders["status"].isin(("returned", "cancelled"))
+    address = orders["shipping_address"].fillna("").str.strip().str.lower()
+    per = orders.assign(returned=orders["status"] == "returned",
+                        cancelled=orders["status"] == "cancelled", refunded=refunded,
+                        refund_no_return=refunded & kept, address=address.where(address != ""))
+    by_customer = per.groupby("customer_id").agg(
+        orders=("status", "size"), returned=("returned", "sum"), cancelled=("cancelled", "sum"),
+        refunded=("refunded", "sum"), refund_no_return=("refund_no_return", "sum"),
+        avg_order_value=("total", "mean"), max_order_value=("total", "max"),
+        shipping_addresses=("address", "nunique")).reset_index()
     complained = (select(C.c.id).where(C.c.customer_id == Customer.id)
                   .where(C.c.id.in_(select(IF.c.conversation_id)
                                     .where(IF.c.intent.in_(complaint_intents)))
@@ -166,7 +176,7 @@ def load_risk_features(conn: Connection,
                select(func.count()).select_from(complained.subquery()).scalar_subquery()
                .label("complaints"))).mappings().all(),
         columns=["customer_id", "external_id", "name", "email", "complaints"])
-    data = people.merge(orders, on="customer_id", how="left")
+    data = people.merge(by_customer, on="customer_id", how="left")
     for column in ("orders", "returned", "cancelled", "refunded", "refund_no_return",
                    "shipping_addresses"):
         data[column] = pd.to_numeric(data[column], errors="coerce").fillna(0.0).astype(float)
@@ -195,8 +205,10 @@ def fit_risk(engine: Engine, models_dir: Path, *,
              contamination: float = 0.04) -> RiskFit:
     """Fit the model on every customer, score them all, save both with the model's card."""
     with engine.connect() as conn:
-        raw = load_risk_features(conn, complaint_intents)
+        orders, order_cleaning = clean(load_orders(conn), ORDER_CLEANING)
+        raw = customer_features(conn, orders, complaint_intents)
     data, cleaning = clean(raw, CLEANING)
+    cleaned = {"orders": order_cleaning.to_dict(), "customers": cleaning.to_dict()}
     if len(data) < MIN_CUSTOMERS:
         raise NotEnoughCustomers(
             f"Only {len(data)} customers; the risk model needs {MIN_CUSTOMERS} to learn what "
@@ -210,10 +222,10 @@ def fit_risk(engine: Engine, models_dir: Path, *,
                {"model": model, "features": list(FEATURES), "scores": scores},
                n_rows=len(data), fitted_at=fitted_at,
                metrics={"flagged": flagged, "threshold": round(model.threshold_, 4),
-                        "contamination": contamination, "cleaning": cleaning.to_dict()})
-    logger.info("Risk model: %d customers, %d flagged (%s)", len(data), flagged,
-                cleaning.describe())
-    return RiskFit(len(data), flagged, model.threshold_, cleaning.to_dict())
+                        "contamination": contamination, "cleaning": cleaned})
+    logger.info("Risk model: %d customers, %d flagged (orders: %s; customers: %s)", len(data),
+                flagged, order_cleaning.describe(), cleaning.describe())
+    return RiskFit(len(data), flagged, model.threshold_, cleaned)
 
 
 def _reason(name: str, value: float, typical: float) -> str:
@@ -282,4 +294,4 @@ def customer_risk(models_dir: Path | None, external_id: str) -> dict[str, Any] |
 
 
 __all__ = ["CustomerRiskModel", "FEATURES", "NotEnoughCustomers", "RiskFit", "customer_risk",
-           "fit_risk", "load_risk_features", "risk_report", "score_customers"]
+           "customer_features", "fit_risk", "load_orders", "risk_report", "score_customers"]

@@ -19,7 +19,7 @@ class Deduplicate:
     def apply(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
         keys = frame[list(self.key)].apply(
             lambda col: col.astype(str).str.strip().str.lower().str.split().str.join(" ")
-            if col.dtype == object else col)
+            if col.dtype == object or pd.api.types.is_string_dtype(col) else col)
         duplicated = keys.duplicated(keep="first")
         return frame.loc[~duplicated], int(duplicated.sum())
 

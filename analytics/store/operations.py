@@ -51,6 +51,7 @@ class OperationsCounts:
     last_15_minutes: WindowCounts
     same_hour_last_week: WindowCounts  # the hour around this time, 7 days ago
     conversations_today: int  # started since midnight UTC, with a customer message
+    finished_today: int  # of those, no longer in progress
     contained_today: int
 
 
@@ -85,8 +86,9 @@ def operations_counts(engine: Engine, now: datetime, *, active_minutes: float = 
         last_week = _window(conn, now - week - timedelta(minutes=30),
                             now - week + timedelta(minutes=30))
         outcome = outcome_expr(now)
-        today, contained = conn.execute(
-            select(func.count(), count_when(outcome == "contained"))
+        today, finished, contained = conn.execute(
+            select(func.count(), count_when(outcome != "in_progress"),
+                   count_when(outcome == "contained"))
             .select_from(C.join(F, F.c.conversation_id == C.c.id))
             .where(C.c.started_at >= midnight, F.c.user_messages > 0)).one()
     if isinstance(oldest, str):  # SQLite returns an aggregate over a FILTER as text
@@ -97,7 +99,8 @@ def operations_counts(engine: Engine, now: datetime, *, active_minutes: float = 
         claimed=int(claimed or 0),
         oldest_wait_seconds=None if oldest is None else max(0.0, (now - oldest).total_seconds()),
         last_15_minutes=recent, same_hour_last_week=last_week,
-        conversations_today=int(today or 0), contained_today=int(contained or 0))
+        conversations_today=int(today or 0), finished_today=int(finished or 0),
+        contained_today=int(contained or 0))
 
 
 # -- stored alerts ---------------------------------------------------------------------------

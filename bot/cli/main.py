@@ -88,8 +88,13 @@ def serve(config: Config, host: str | None, port: int | None) -> None:
 @click.option("--seed", "seed_value", default=7, show_default=True, help="Random seed.")
 @click.option("--if-empty", is_flag=True,
               help="Only seed a database without orders (keeps an existing shop and its links).")
+@click.option("--abusers", type=click.IntRange(0, 100), default=0, show_default=True,
+              help="Also plant this many known abusive customers (customer-risk evaluation).")
+@click.option("--dirty", is_flag=True,
+              help="Also inject a known amount of bad data (for `carebot data quality`).")
 @click.pass_obj
-def demo_data(config: Config, seed_value: int, if_empty: bool) -> None:
+def demo_data(config: Config, seed_value: int, if_empty: bool, abusers: int,
+              dirty: bool) -> None:
     """(Re)seed the demo shop: customers, products and orders, the same every time."""
     from analytics.demo.seed import example_records, seed
     from analytics.store.db import make_engine, migrate
@@ -100,9 +105,28 @@ def demo_data(config: Config, seed_value: int, if_empty: bool) -> None:
         seed_if_empty(engine, progress=True)
     else:
         click.echo(f"Seeded: {seed(engine, seed=seed_value)}")
+    _plant_and_dirty(engine, seed_value, abusers, dirty)
     click.echo("Try these (email, order number, status):")
     for record in example_records(engine):
         click.echo(f"  {record['email']:<40} {record['order_number']:<8} {record['status']}")
+
+
+def _plant_and_dirty(engine, seed_value: int, abusers: int, dirty: bool) -> None:
+    if abusers:
+        from analytics.demo.abuse import plant_abusers
+
+        planted = plant_abusers(engine, seed=seed_value, count=abusers)
+        click.echo("Planted abusive customers: " + ", ".join(f"{p.external_id} ({p.pattern})"
+                                                             for p in planted))
+    if dirty:
+        from analytics.demo.dirt import inject_dirt
+
+        manifest = inject_dirt(engine, seed=seed_value)
+        click.echo(f"Injected {manifest.total} defects (`carebot data quality` finds them):")
+        for (check, subject), ids in sorted(manifest.defects.items()):
+            click.echo(f"  {check}: {subject}: {len(ids)}")
+        for note in manifest.skipped:
+            click.echo(f"  skipped {note}")
 
 
 @main.group()

@@ -147,3 +147,8 @@ def init_command(path: Path, template: str, force: bool, debug: bool) -> None:
         return 0
 
     _guarded(debug, run)
+
+
+from bot.cli.quality import quality_command  # noqa: E402
+
+data_group.add_command(quality_command)  # carebot data quality

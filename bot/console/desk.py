@@ -59,6 +59,7 @@ class AgentDesk:
         self.queue = queue
         self.shop = shop
         self.max_message_chars = max_message_chars
+        self.risk = None  # bot/monitoring/risk_view.RiskView, set by the monitoring runtime
 
     # -- reading ------------------------------------------------------------------------
 
@@ -80,6 +81,7 @@ class AgentDesk:
             "escalation": escalation.to_dict() if escalation else None,
             "customer": await asyncio.to_thread(self._customer_panel, state),
             "csat_rating": state.csat_rating,
+            "risk": self.risk.conversation(state.events) if self.risk else None,
             "messages": [message_view(r, self.service.raw_text.reveal) for r in records],
         }
 
@@ -104,6 +106,7 @@ class AgentDesk:
                 "recent_orders": [{"order_number": o.order_number, "status": o.status,
                                    "total": str(o.total), "created_at": o.created_at.isoformat()}
                                   for o in profile.recent_orders]}
+            panel["profile"]["risk"] = self.risk.customer(c.external_id) if self.risk else None
         return panel
 
     # -- agent steps --------------------------------------------------------------------

@@ -102,6 +102,9 @@ class Conversation:
 class MessageProcessor:
     """Runs turns of one Rasa project: its domain, its policies, its actions."""
 
+    # bot/monitoring/abuse.AbuseGuard: slows down, or the reason to hand over (set by the app)
+    abuse_guard: Callable[[Conversation], Awaitable[str | None]] | None = None
+
     def __init__(self, domain: Domain, policies: Policies, custom_actions: CustomActions | None,
                  render: Render, render_dispatched: RenderDispatched,
                  escalation: EscalationPolicy | None = None,
@@ -150,6 +153,11 @@ class MessageProcessor:
         if self._clearly_angry(conversation, parse):
             await self._run_and_log(conversation, ACTION_HANDOFF, SENTIMENT_POLICY, 1.0,
                                     reason="negative_sentiment")
+            self._add(conversation, re_.listen())
+            return turn
+        if self.abuse_guard and (reason := await self.abuse_guard(conversation)):
+            await self._run_and_log(conversation, ACTION_HANDOFF, "carebot.AbuseSignals", 1.0,
+                                    reason=reason)
             self._add(conversation, re_.listen())
             return turn
         for event in await extract_slots(conversation.events, self.domain,

@@ -33,7 +33,7 @@ class LiveSnapshot:
     customer_messages_15m: int
     fallback_rate: float | None
     fallback_rate_last_week: float | None
-    containment_today: float | None
+    containment_today: float | None  # of today's finished conversations, handled by the bot
     conversations_today: int
     alerts: list[dict] = field(default_factory=list)  # open alerts
 
@@ -52,8 +52,9 @@ class LiveSnapshot:
             negative_share=recent.negative_share, negative_share_last_week=before.negative_share,
             negative_messages=recent.negative, customer_messages_15m=recent.messages,
             fallback_rate=recent.fallback_rate, fallback_rate_last_week=before.fallback_rate,
-            containment_today=round(counts.contained_today / counts.conversations_today, 4)
-            if counts.conversations_today else None,
+            # Conversations still going are neither contained nor not: left out.
+            containment_today=round(counts.contained_today / counts.finished_today, 4)
+            if counts.finished_today else None,
             conversations_today=counts.conversations_today, alerts=list(alerts or []))
 
     def metric(self, name: str) -> float | None:

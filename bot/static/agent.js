@@ -35,6 +35,7 @@
   // -- log in ---------------------------------------------------------------------------------
   function showLogin(message) {
     if (ws) { ws.onclose = null; ws.close(); ws = null; }
+    if (strip) { strip.onclose = null; strip.close(); strip = null; }
     $("console-view").hidden = true;
     $("login-view").hidden = false;
     $("login-error").textContent = message || "";
@@ -60,6 +61,7 @@
       $("login-view").hidden = true;
       $("console-view").hidden = false;
       connect();
+      connectStrip();
     }).catch(function () { showLogin(); });
   }
 
@@ -84,9 +86,33 @@
     };
   }
 
+  // -- the live strip (bot/monitoring: the same snapshot as the live operations page) ----------
+  var strip = null;
+  function connectStrip() {
+    if (strip) return;
+    strip = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/live/ws");
+    strip.onmessage = function (ev) {
+      var m; try { m = JSON.parse(ev.data); } catch (e) { return; }
+      if (m.type !== "live") return;
+      var s = m.snapshot;
+      $("strip-active").textContent = s.active_conversations;
+      $("strip-mpm").textContent = s.messages_per_minute.toFixed(1);
+      $("strip-queue").textContent = s.queue_length;
+      $("strip-wait").textContent = s.oldest_wait_seconds === null ? "–" : minutes(Math.round(s.oldest_wait_seconds));
+      $("strip-agents").textContent = s.agents_online;
+      $("strip-negative").textContent = s.negative_share === null ? "–" : Math.round(s.negative_share * 100) + "%";
+      $("strip-alerts").textContent = s.alerts.map(function (a) { return "⚠ " + a.message; }).join("  ");
+    };
+    strip.onclose = function () {
+      strip = null;
+      if (me) setTimeout(connectStrip, 3000);
+    };
+  }
+
   // -- queue --------------------------------------------------------------------------------
   var REASONS = {customer_request: "asked for a person", complaint: "complaint",
-                 negative_sentiment: "upset customer", repeated_fallback: "bot did not understand"};
+                 negative_sentiment: "upset customer", repeated_fallback: "bot did not understand",
+                 suspected_abuse: "suspected abuse"};
   function renderQueue(items) {
     var list = $("queue");
     list.textContent = "";
@@ -140,6 +166,13 @@
     $("handback").hidden = !mine;
     $("resolve").hidden = !mine;
     $("reply-form").hidden = !mine;
+    var risk = c.risk, badge = $("risk-badge");
+    badge.hidden = !(risk && risk.score > 0);
+    if (risk && risk.score > 0) {
+      badge.className = "risk-badge level-" + risk.level;
+      badge.textContent = "Risk " + Math.round(risk.score * 100) + "%: " + risk.reasons.join("; ");
+      badge.title = risk.reasons.join("\n");
+    }
   }
   function addMessage(m) {
     if (m.id && seen[m.id]) return;
@@ -186,6 +219,17 @@
       dl.appendChild(el("dt", "", kv[0])); dl.appendChild(el("dd", "", kv[1]));
     });
     box.appendChild(dl);
+    if (p.risk) {
+      var r = el("div", "cust-risk" + (p.risk.flagged ? " flagged" : ""));
+      r.appendChild(el("div", "", (p.risk.flagged ? "Flagged by the customer-risk model" : "Customer-risk model: not flagged")
+        + " (score " + p.risk.score.toFixed(2) + ")"));
+      if (p.risk.flagged && p.risk.reasons.length) {
+        var why = el("ul", "");
+        p.risk.reasons.forEach(function (reason) { why.appendChild(el("li", "", reason)); });
+        r.appendChild(why);
+      }
+      box.appendChild(r);
+    }
     box.appendChild(el("h3", "", "Recent orders"));
     var ul = el("ul", "orders");
     p.recent_orders.forEach(function (o) {

@@ -14,6 +14,9 @@ from bot.channels.sockets import CustomerSockets
 from bot.config import Config
 from bot.dialogue.conversations import ConversationService
 from bot.dialogue.nlu_batcher import NLUService
+from bot.monitoring.live import LiveMonitor
+from bot.monitoring.metrics import CarebotMetrics
+from bot.monitoring.risk_view import RiskView
 from bot.privacy import RawText
 from bot.web.ratelimit import RateLimiter
 from bot.web.sessions import Sessions
@@ -27,3 +30,6 @@ NLU = web.AppKey("nlu", NLUService)
 STORE = web.AppKey("store", ConversationStore)
 DB = web.AppKey("db", Engine)  # the SQLAlchemy connection pool of the analytics store
 SOCKETS = web.AppKey("sockets", CustomerSockets)  # the customers' open WebSockets, by conversation
+LIVE = web.AppKey("live_monitor", LiveMonitor)  # live operations snapshot, its sockets, alerts
+METRICS = web.AppKey("metrics", CarebotMetrics)  # Prometheus metrics of this process
+RISK = web.AppKey("risk", RiskView)  # abuse signals and customer-risk scores for agents
