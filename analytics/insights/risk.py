@@ -21,7 +21,7 @@ from sklearn.ensemble import IsolationForest
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, RobustScaler
 from sklearn.utils.validation import check_is_fitted
-from sqlalchemy import Connection, Engine, case, func, select
+from sqlalchemy import Connection, Engine, func, select
 from threadpoolctl import threadpool_limits
 
 from analytics.insights.model_store import ModelInfo, report_from_model, save_model

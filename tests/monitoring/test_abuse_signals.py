@@ -70,7 +70,7 @@ def test_many_different_emails_score_even_when_no_slot_is_reset():
 
 def test_messages_faster_than_anyone_types_are_a_signal_but_button_clicks_are_not():
     typed, clicked, at = [], [], 0.0
-    for i in range(8):
+    for _ in range(8):
         at += 0.3
         typed += [user("a long message that nobody can type in a third of a second", at), bot(at)]
         clicked += [user("/order_status", at), bot(at)]
