@@ -110,16 +110,15 @@ def enumeration_signal(events: list[dict], settings: AbuseSettings) -> AbuseSign
     widest = max(tried, key=lambda s: len(tried[s]), default=None)
     distinct = len(tried[widest]) if widest else 0
     allowed = max(1, settings.max_distinct_values)
-    distinct_score = max(0.0, (distinct - allowed) / allowed)
+    distinct_score = min(1.0, max(0.0, (distinct - allowed) / allowed))
     score = min(1.0, max(unmatched_score, distinct_score))
-    if unmatched_score >= distinct_score and n_unmatched:
-        reason = (f"{n_unmatched} order numbers or emails that matched no order of the "
-                  "customer")
-    elif distinct_score > 0:
-        reason = f"{distinct} different values given for {widest}"
-    else:
-        reason = ""
-    return AbuseSignal("enumeration", score, reason)
+    reasons = []
+    if unmatched_score > 0:
+        reasons.append(f"{n_unmatched} order numbers or emails that matched no order of the "
+                       "customer")
+    if distinct_score > 0:
+        reasons.append(f"{distinct} different values given for {widest}")
+    return AbuseSignal("enumeration", score, "; ".join(reasons))
 
 
 def refund_signal(events: list[dict], settings: AbuseSettings,

@@ -79,3 +79,18 @@ def test_the_model_is_a_scikit_learn_estimator():
     assert set(np.unique(model.predict(X))) == {-1, 1}
     assert (model.predict(X[:5]) == -1).all()
     assert np.allclose(model.decision_function(X), model.score_samples(X) - model.threshold_)
+
+
+def test_the_agents_profile_panel_reads_the_customers_score_and_history(fitted):
+    from analytics.store.shop import ShopRepository
+    from bot.monitoring.risk_view import RiskView
+    from bot.monitoring.settings import AbuseSettings
+
+    shop, models_dir, _, _, _ = fitted
+    view = RiskView(AbuseSettings(), models_dir, ShopRepository(shop.engine))
+    returner = next(p for p in shop.planted if p.pattern == "serial_returner")
+    risk = view.customer(returner.external_id)
+    assert risk["flagged"] and risk["reasons"] and risk["fitted_at"]
+    history = view.history(returner.external_id)
+    assert history.flagged and history.refunds > history.orders / 2
+    assert view.customer("C0000") is None

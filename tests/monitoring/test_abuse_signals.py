@@ -65,7 +65,8 @@ def test_many_different_emails_score_even_when_no_slot_is_reset():
         events += [user(f"it's me{i}@example.com", at, email=f"me{i}@example.com"),
                    slot("email", f"me{i}@example.com", at), bot(at + 1)]
     assessment = assess(events, SETTINGS)
-    assert assessment.score >= 0.99 and "9 different values given for email" in assessment.reasons
+    assert assessment.score >= 0.99
+    assert any("9 different values given for email" in r for r in assessment.reasons)
 
 
 def test_messages_faster_than_anyone_types_are_a_signal_but_button_clicks_are_not():
