@@ -48,6 +48,11 @@ def use_offline_models() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+def export_metrics_directory(directory: str) -> None:
+    """prometheus-client's multiprocess mode reads its files' folder from the environment."""
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+
+
 def _default_db_url(project_dir: Path) -> str:
     return f"sqlite:///{(project_dir / 'carebot.db').resolve()}"
 

@@ -121,3 +121,10 @@ def test_the_walk_finds_a_circle_when_there_is_one():
         assert any({"bot.app", "bot.config"} <= set(cycle) for cycle in _cycles())
     finally:
         GRAPH["bot.config"].discard("bot.app")
+
+
+def test_every_test_module_has_a_name_of_its_own():
+    # pytest imports test modules by basename (rootdir-relative, no packages): two files of
+    # one name stop the whole run at collection
+    names = [p.name for p in (REPO / "tests").rglob("test_*.py")]
+    assert sorted({n for n in names if names.count(n) > 1}) == []

@@ -25,6 +25,8 @@ from prometheus_client import (
     values,
 )
 
+from bot.config import export_metrics_directory  # noqa: E402
+
 logger = logging.getLogger(__name__)
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -39,7 +41,7 @@ def _use_multiprocess_files(directory: str) -> None:
     directory from that variable.
     """
     Path(directory).mkdir(parents=True, exist_ok=True)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    export_metrics_directory(directory)
     if not getattr(values.ValueClass, "_multiprocess", False):
         values.ValueClass = values.MultiProcessValue()
         values.ValueClass._multiprocess = True
