@@ -247,6 +247,8 @@ class ReportSpec:
     name: str
     title: str
     run: Callable[[Connection, ReportFilters, ReportOptions], Report]
+    # False: the report judges the whole shop / database, whatever the dashboard's filters
+    filtered: bool = True
 
 
 def _model_report(module: str, function: str) -> Callable[..., Report]:
@@ -282,9 +284,9 @@ REPORTS: dict[str, ReportSpec] = {
         ReportSpec("journey", "Customer journey stages",
                    _model_report("analytics.insights.journey", "journey_report")),
         ReportSpec("risk", "Customer risk (anomaly model)",
-                   _model_report("analytics.insights.risk", "risk_report")),
+                   _model_report("analytics.insights.risk", "risk_report"), filtered=False),
         ReportSpec("data-quality", "Data quality checks",
-                   _model_report("analytics.quality.report", "quality_report")),
+                   _model_report("analytics.quality.report", "quality_report"), filtered=False),
     )
 }
 
