@@ -87,7 +87,8 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
                        "set CAREBOT_REST_TOKEN and send Authorization: Bearer <token>")
     service = ConversationService(processor, nlu, store, log,
                                   lookup_customer=lookup_customer, hub=hub, reminders=reminders,
-                                  raw_text=raw_text)
+                                  raw_text=raw_text, db=db)
+    await service.start()
     sessions = Sessions(SessionStore(db))
     await sessions.purge_expired()
     await reminders.start(service.fire_reminder)
@@ -101,6 +102,7 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     app[SOCKETS] = CustomerSockets()
     logger.info("Carebot ready: database %s", db.url.render_as_string(hide_password=True))
     yield
+    await service.close()
     await reminders.close()
     await nlu.close()
     await assistant.close()

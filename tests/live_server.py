@@ -150,8 +150,9 @@ def start_server(database_url: str, tmp_path: Path, *, project_dir: Path = REPO,
         pytest.fail(f"no trained models in {models_dir}: run `make models` (the test command does)")
     port = free_port()
     log_path = tmp_path / f"server-{port}.log"
+    # a test that restarts a server passes CAREBOT_SPOOL_DIR: the journal to replay is there
     env = carebot_env(database_url, project_dir, models_dir,
-                      CAREBOT_SPOOL_DIR=str(tmp_path / f"spool-{port}"), **extra_env)
+                      **{"CAREBOT_SPOOL_DIR": str(tmp_path / f"spool-{port}"), **extra_env})
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "bot.cli.main", "serve", "--port", str(port)], env=env,

@@ -11,11 +11,13 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, exists, func, insert, select, update
 from sqlalchemy.orm import aliased
 
+from analytics.store.records import ConversationRecord, record_time, to_row
 from analytics.store.schema import Conversation, Customer, Escalation, Message, Order, User
 from analytics.store.shop import NOT_REVENUE_STATUSES
+from analytics.store.upsert import insert_ignoring_existing
 
 OPEN_STATUSES = ("open", "claimed")
 CLOSED_STATUSES = ("resolved", "returned")
@@ -121,6 +123,48 @@ def current_escalation(engine: Engine, conversation_id: str) -> EscalationState 
     with engine.connect() as conn:
         row = conn.execute(query).one_or_none()
     return None if row is None else EscalationState(*row)
+
+
+def open_escalation(engine: Engine, conversation_id: str, reason: str,
+                    priority: int = 0) -> tuple[int, bool]:
+    """The conversation's unresolved escalation, created when it has none: (id, created).
+
+    Call it holding the conversation's lock, so two callers cannot both create one.
+    """
+    with engine.begin() as conn:
+        existing = conn.execute(
+            select(Escalation.id)
+            .where(Escalation.conversation_id == conversation_id,
+                   Escalation.status.in_(OPEN_STATUSES))
+            .order_by(Escalation.created_at.desc(), Escalation.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        if existing is not None:
+            return existing, False
+        now = record_time()
+        # The conversation's own row may still be queued in the conversation log.
+        conn.execute(insert_ignoring_existing(Conversation.__table__, conn.dialect.name),
+                     [to_row(ConversationRecord(id=conversation_id, started_at=now))])
+        created = conn.execute(
+            insert(Escalation)
+            .values(conversation_id=conversation_id, reason=reason, priority=priority,
+                    status="open", created_at=now)
+            .returning(Escalation.id)
+        ).scalar_one()
+        return created, True
+
+
+def escalated_without_escalation(engine: Engine, limit: int = 500) -> list[str]:
+    """Conversations waiting for a person (status ``escalated``) that no unresolved
+    escalation puts in the agents' queue: nobody could pick them up."""
+    queued = exists().where(Escalation.conversation_id == Conversation.id,
+                            Escalation.status.in_(OPEN_STATUSES))
+    query = (select(Conversation.id)
+             .where(Conversation.status == "escalated", ~queued)
+             .order_by(Conversation.last_active_at)
+             .limit(limit))
+    with engine.connect() as conn:
+        return list(conn.execute(query).scalars())
 
 
 def claim_escalation(engine: Engine, escalation_id: int, agent_id: int, at: datetime) -> bool:

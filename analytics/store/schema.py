@@ -275,9 +275,29 @@ class Reminder(Base):
     event: Mapped[dict] = mapped_column(JSON)  # the ReminderScheduled event (entities...)
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
+
+# -- client message ids already handled (revision 0005) ---------------------------------
+
+
+class MessageReceipt(Base):
+    """A client message id (the widget's uuid) some server process has handled: the key
+    that makes a resent message a duplicate forever, in every process
+    (analytics/store/receipts.py)."""
+
+    __tablename__ = "message_receipts"
+
+    message_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(128))  # no FK: may precede the row
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 # Reports quote customer messages most negative first, overall and per intent.
 _CUSTOMER_MESSAGE = text("sender = 'user'")
 Index("ix_messages_user_intent_sentiment", Message.intent, Message.sentiment_score,
       postgresql_where=_CUSTOMER_MESSAGE, sqlite_where=_CUSTOMER_MESSAGE)
 Index("ix_messages_user_sentiment", Message.sentiment_score,
       postgresql_where=_CUSTOMER_MESSAGE, sqlite_where=_CUSTOMER_MESSAGE)
+# The escalation repair (bot/dialogue/handoffs.py) looks for waiting conversations each minute.
+_WAITING = text("status = 'escalated'")
+Index("ix_conversations_waiting", Conversation.status,
+      postgresql_where=_WAITING, sqlite_where=_WAITING)

@@ -1,5 +1,6 @@
 """The conversation log: writes conversations, messages and events in the background so a
-reply never waits for the database, and loses nothing when the database goes away."""
+reply never waits for the database, and loses nothing when the database goes away or the
+process is killed (every record is journaled first: analytics/store/journal.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from analytics.store.db import describe
+from analytics.store.journal import Journal
 from analytics.store.records import (
     ConversationRecord,
     Record,
@@ -46,6 +48,10 @@ class ConversationLog:
     retrying with exponential backoff while the database is unreachable. Records still
     queued at ``close()`` are spooled to ``spool_dir`` and replayed by the next ``start()``.
     Writing a ConversationRecord again replaces the stored state (the latest write wins).
+
+    With a ``spool_dir`` (and ``durable``) every record is also appended to a journal there;
+    ``sync()`` returns once everything written so far would survive ``kill -9`` or a power
+    cut, and the next ``start()`` replays what a killed process had not yet stored.
     """
 
     def __init__(
@@ -56,6 +62,7 @@ class ConversationLog:
         batch_size: int = 200,
         flush_interval: float = 0.05,
         max_backoff: float = 5.0,
+        durable: bool = True,
     ) -> None:
         # Fail now, not in the background thread, if the dialect is not supported.
         insert_ignoring_existing(Message.__table__, engine.dialect.name)
@@ -75,6 +82,8 @@ class ConversationLog:
         self._thread: threading.Thread | None = None
         self._replaying: list[Path] = []
         self._replay_done_at = 0
+        self._journal = Journal(self._spool_dir) if self._spool_dir and durable else None
+        self._journal_error: OSError | None = None  # an append failed since the last sync
 
     # -- public API ----------------------------------------------------------------------
 
@@ -92,6 +101,10 @@ class ConversationLog:
             if self._thread is not None:
                 return
             self._load_spool()
+            if self._journal is not None:
+                replayed = self._journal.open(first_seq=self._enqueued)
+                self._queue.extend(replayed)  # after the spool: the journal is newer
+                self._enqueued += len(replayed)
             self._thread = threading.Thread(
                 target=self._run, name="carebot-conversation-log", daemon=True
             )
@@ -101,7 +114,17 @@ class ConversationLog:
     def write(self, record: Record) -> None:
         """Queue a record; returns at once. Safe to call from any thread or the event loop."""
         kind_of(record)  # TypeError for anything that is not a record
-        snapshot = _snapshot(record)
+        line = None
+        if self._journal is None:
+            snapshot = _snapshot(record)
+        else:
+            # One serialisation gives both the journal line and the snapshot.
+            try:
+                line = json.dumps(to_json_dict(record))
+            except (TypeError, ValueError):
+                _snapshot(record)  # raises the error that names the field
+                raise
+            snapshot = from_json_dict(json.loads(line))
         with self._cond:
             if self._closed:
                 raise RuntimeError(
@@ -109,7 +132,29 @@ class ConversationLog:
                 )
             self._queue.append(snapshot)
             self._enqueued += 1
+            if line is not None:
+                try:
+                    self._journal.append(line, self._enqueued)
+                except OSError as exc:  # still queued in memory; sync() reports it
+                    self._journal_error = exc
             self._cond.notify_all()
+
+    def sync(self) -> None:
+        """Block until every record written before this call survives a crash of the process
+        or the machine (an fsync of the journal; concurrent callers share one). Without a
+        journal (no ``spool_dir``) it returns at once. Raises OSError when the journal could
+        not be written; the records are still queued for the database.
+        """
+        if self._journal is None:
+            return
+        with self._cond:
+            failed, self._journal_error = self._journal_error, None
+        if failed is not None:
+            raise OSError(
+                f"Could not write the conversation journal in {self._spool_dir}: {failed}; "
+                "free disk space there or point CAREBOT_SPOOL_DIR at a writable directory"
+            ) from failed
+        self._journal.sync()
 
     def flush(self, timeout: float | None = None) -> bool:
         """Block until every record queued before this call is written; False on timeout.
@@ -147,13 +192,23 @@ class ConversationLog:
             replayed_files, self._replaying = self._replaying, []
         if not left:
             self._remove(replayed_files)
+            self._close_journal(keep=False)
             logger.info("Conversation log closed; everything is written")
             return True
-        self._spool(left)
+        try:
+            self._spool(left)
+        except BaseException:
+            self._close_journal(keep=True)  # the journal still has them: the next start
+            raise
         # The files being replayed are now either written or part of the new spool file.
         if self._spool_dir is not None:
             self._remove(replayed_files)
+        self._close_journal(keep=False)
         return flushed and not left
+
+    def _close_journal(self, *, keep: bool) -> None:
+        if self._journal is not None:
+            self._journal.close(keep=keep)
 
     def __enter__(self) -> ConversationLog:
         self.start()
@@ -212,7 +267,13 @@ class ConversationLog:
                 finished: list[Path] = []
                 if self._replaying and self._done >= self._replay_done_at:
                     finished, self._replaying = self._replaying, []
+                done = self._done
                 self._cond.notify_all()
+            if self._journal is not None:
+                try:
+                    self._journal.written_up_to(done)
+                except OSError as exc:  # harmless: replaying written records changes nothing
+                    logger.warning("Could not delete written journal files: %s", exc)
             if finished:
                 self._remove(finished)
                 logger.info("Replayed spooled records from %s", ", ".join(p.name for p in finished))

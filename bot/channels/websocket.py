@@ -92,21 +92,23 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
                     continue
                 text = data.get("text")
                 client_id = data.get("id") if isinstance(data.get("id"), str) else None
+                # "retry": false means sending it again can never work (docs/websocket.md)
                 if not isinstance(text, str) or not text.strip():
-                    await ws.send_json({"type": "error", "id": client_id,
+                    await ws.send_json({"type": "error", "id": client_id, "retry": False,
                                         "error": "message text is empty"})
                     continue
                 problem = (f"is longer than {config.max_message_chars} characters"
                            if len(text) > config.max_message_chars else text_problem(text))
                 if problem:
-                    await ws.send_json({"type": "error", "id": client_id,
+                    await ws.send_json({"type": "error", "id": client_id, "retry": False,
                                         "error": f"message {problem}"})
                     continue
                 retry = await message_refused(request.app.get(LIMITER), conversation_id,
                                               address)
                 if retry:  # no ack: the widget keeps the message and sends it again later
-                    await ws.send_json({"type": "error", "id": client_id, "retry_after":
-                                        retry.seconds, "error": "too many messages; try again "
+                    await ws.send_json({"type": "error", "id": client_id, "retry": True,
+                                        "retry_after": retry.seconds,
+                                        "error": "too many messages; try again "
                                         f"in {retry.seconds} seconds"})
                     continue
                 await ws.send_json({"type": "typing", "on": True})
@@ -116,14 +118,17 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
                         conversation_id, text, channel=CHANNEL,
                         customer_external_id=customer, message_id=uuid_or_none(client_id))
                 except (ConversationForbidden, ConversationBusy) as exc:
-                    # no ack: the widget keeps the message and may send it again
-                    await ws.send_json({"type": "error", "id": client_id, "error": str(exc)})
+                    # no ack: the widget keeps a busy conversation's message and sends it
+                    # again; a forbidden one can never go through
+                    await ws.send_json({"type": "error", "id": client_id, "error": str(exc),
+                                        "retry": isinstance(exc, ConversationBusy)})
                     await ws.send_json({"type": "typing", "on": False})
                     continue
                 except Exception:
                     logger.exception("conversation %s: turn failed", conversation_id)
-                    await ws.send_json({"type": "error", "id": client_id, "error":
-                                        "the bot could not handle that message; try again"})
+                    await ws.send_json({"type": "error", "id": client_id, "retry": True,
+                                        "error": "the bot could not handle that message; "
+                                                 "try again"})
                     await ws.send_json({"type": "typing", "on": False})
                     continue
                 # acknowledged only once the turn is stored: an ack lets the widget forget it

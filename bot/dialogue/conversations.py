@@ -10,11 +10,16 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 
+from sqlalchemy import Engine
+
 from analytics.store.reads import ConversationStore
+from analytics.store.receipts import MessageReceipts
 from analytics.store.records import ConversationRecord, EventRecord, MessageRecord, new_id
 from analytics.store.writer import ConversationLog
 from bot.dialogue.actions.reminders import ReminderScheduler
+from bot.dialogue.handoffs import Handoffs
 from bot.dialogue.hub import CUSTOMER_TOPIC, Hub
+from bot.dialogue.message_ids import MessageIds
 from bot.dialogue.nlu_batcher import NLUService
 from bot.dialogue.processor import Conversation, MessageProcessor, TurnResult
 from bot.dialogue.state import ConversationState
@@ -65,7 +70,7 @@ class ConversationService:
     def __init__(self, processor: MessageProcessor, nlu: NLUService, store: ConversationStore,
                  log: ConversationLog, lookup_customer: Callable[[str], dict | None] | None = None,
                  hub: Hub | None = None, raw_text: RawText | None = None,
-                 reminders: ReminderScheduler | None = None):
+                 reminders: ReminderScheduler | None = None, *, db: Engine):
         self.processor = processor
         self.reminders = reminders  # Rasa's ReminderScheduled events, kept in the database
         self.raw_text = raw_text or RawText()  # the customer's own words, encrypted
@@ -76,6 +81,17 @@ class ConversationService:
         self.hub = hub or Hub()  # locks, and with Redis the state shared between processes
         self._states: OrderedDict[str, ConversationState] = OrderedDict()
         self._listeners: list[Listener] = []
+        self.message_ids = MessageIds(MessageReceipts(db))  # each client id handled once, ever
+        # every conversation waiting for a person stays in the agents' queue
+        self.handoffs = Handoffs(db, log, lock=self.lock, get_state=self.get_state,
+                                 notify=self._notify)
+
+    async def start(self) -> None:
+        """Start the background work: the escalation repair (now, then every minute)."""
+        self.handoffs.start()
+
+    async def close(self) -> None:
+        await self.handoffs.close()
 
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -140,7 +156,7 @@ class ConversationService:
                 raise ConversationForbidden(
                     f"conversation '{conversation_id}' belongs to a verified customer; "
                     "continue it with that customer's signed id")
-            if message_id and message_id in cached.recent_message_ids:
+            if message_id and await self.message_ids.seen(cached, message_id):
                 logger.info("conversation %s: dropped resent message %s", conversation_id, message_id)
                 return []
             # The turn works on a copy: if anything fails, the cached state is as it was and
@@ -154,11 +170,22 @@ class ConversationService:
             received = time.time()
             parse = await self.nlu.parse(text)
             if self.reminders is not None:
-                await self.reminders.cancel_on_user_message(state.id)
+                try:
+                    await self.reminders.cancel_on_user_message(state.id)
+                except Exception as exc:  # noqa: BLE001 - the chat must go on without the database
+                    logger.warning("conversation %s: could not cancel its kill_on_user_msg "
+                                   "reminders (%s)", conversation_id, exc)
             reply = await self._respond(state, text, parse, message_id)
+            if message_id and not await self.message_ids.claim(state.id, message_id):
+                # handled meanwhile by a turn of another conversation or process: keep that one
+                logger.info("conversation %s: dropped message %s, handled elsewhere",
+                            conversation_id, message_id)
+                return []
             self._remember(state)
             tracker = self.save_state(state)
             records = self._log_turn(state, parse, reply, received, message_id)
+            # The ack or REST reply follows: from here on the message survives kill -9.
+            await asyncio.to_thread(self.log.sync)
             await self.hub.save_state(state.id, tracker)
             await self._notify(state.id, {"type": "turn", "status": state.status,
                                           "intent": parse.intent.name, "records": records})
@@ -184,6 +211,7 @@ class ConversationService:
         if reply.handoff and state.status == "bot":
             state.status = "escalated"
             state.escalated = True
+            state.handoff = {"reason": reply.handoff.reason, "priority": reply.handoff.priority}
         return reply
 
     async def trigger_intent(self, conversation_id: str, intent: str,
@@ -200,6 +228,8 @@ class ConversationService:
             reply = await self.processor.trigger_intent(conversation, intent, entities)
             if reply.handoff and state.status == "bot":
                 state.status, state.escalated = "escalated", True
+                state.handoff = {"reason": reply.handoff.reason,
+                                 "priority": reply.handoff.priority}
             state.last_active_at = time.time()
             self._remember(state)
             tracker = self.save_state(state)
@@ -292,13 +322,4 @@ class ConversationService:
                 logger.exception("conversation listener failed on %s", event.get("type"))
 
     async def _open_escalation(self, state: ConversationState, reply: TurnResult) -> None:
-        escalation_id = await asyncio.to_thread(
-            self.store.create_escalation, state.id, reply.handoff.reason, reply.handoff.priority)
-        self.log.write(EventRecord(id=new_id(), conversation_id=state.id, type="escalation",
-                                   actor="bot", created_at=_utc(time.time()),
-                                   data={"escalation_id": escalation_id,
-                                         "reason": reply.handoff.reason,
-                                         "priority": reply.handoff.priority}))
-        await self._notify(state.id, {"type": "escalation", "escalation_id": escalation_id,
-                                      "reason": reply.handoff.reason,
-                                      "priority": reply.handoff.priority})
+        await self.handoffs.open(state.id, reply.handoff.reason, reply.handoff.priority)

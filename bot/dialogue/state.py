@@ -36,6 +36,9 @@ class ConversationState:
     ended_at: float | None = None  # when an agent resolved it
     csat_rating: int | None = None  # 1-5, from the widget's prompt when the conversation ends
     csat_comment: str | None = None
+    # {"reason", "priority"} of the latest handoff: a conversation escalated while the
+    # database was down is put in the agents' queue with them later (bot/dialogue/handoffs.py)
+    handoff: dict | None = None
 
     # -- read from the events ---------------------------------------------------------------
 

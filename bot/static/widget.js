@@ -32,6 +32,7 @@
   }
   var conversationId = load("conversation", null);
   var outbox = load("outbox", []);  // [{id, text, shown}] sent but not acknowledged
+  var failed = load("failed", []);  // [{id, text, shown, error}] refused for good: to edit
   var pendingRating = null;
 
   function uuid() {
@@ -125,14 +126,15 @@
   form.appendChild(label); form.appendChild(input); form.appendChild(sendBtn);
   // Welcome and reply-time expectation (data-welcome, data-reply-time), shown while the
   // conversation is empty; it watches the log so the message code needs no change.
-  var welcome = el("div", "cb-welcome");
-  welcome.appendChild(el("p", "cb-welcome-text",
+  // (not named "welcome": that is the handler of the server's welcome frame below)
+  var greeting = el("div", "cb-welcome");
+  greeting.appendChild(el("p", "cb-welcome-text",
     data.welcome || "Hi! I can check an order, start a return or recommend products."));
-  welcome.appendChild(el("p", "cb-reply-time",
+  greeting.appendChild(el("p", "cb-reply-time",
     data.replyTime || "The assistant answers at once; our team usually replies within a few hours."));
-  function showWelcome() { welcome.hidden = log.childElementCount > 0; }
+  function showWelcome() { greeting.hidden = log.childElementCount > 0; }
   if (window.MutationObserver) new MutationObserver(showWelcome).observe(log, {childList: true});
-  panel.appendChild(header); panel.appendChild(connLine); panel.appendChild(welcome);
+  panel.appendChild(header); panel.appendChild(connLine); panel.appendChild(greeting);
   panel.appendChild(log);
   panel.appendChild(typing); panel.appendChild(quick); panel.appendChild(form);
   wrap.appendChild(panel); wrap.appendChild(bubble);
@@ -329,11 +331,74 @@
   function transmit(item) {
     ws.send(JSON.stringify({type: "message", text: item.text, id: item.id}));
   }
-  function confirm(id) {
+  // A message leaves the outbox only when the server acknowledges it (stored) or refuses it
+  // for good ("retry": false); every other error means "send it again later".
+  var retryTimers = {}, retries = {};
+  function userRow(id) {
+    var rows = log.querySelectorAll(".cb-user");
+    for (var i = 0; i < rows.length; i++) if (rows[i].dataset.id === id) return rows[i];
+    return null;
+  }
+  function showDelivery(id, state, note) {
+    var r = userRow(id);
+    if (!r) return null;
+    r.classList.remove("cb-pending", "cb-retrying", "cb-failed");
+    var meta = r.querySelector(".cb-meta");
+    if (meta) meta.remove();
+    if (state) { r.classList.add("cb-" + state); r.appendChild(el("div", "cb-meta", note)); }
+    return r;
+  }
+  function forget(id) {
+    clearTimeout(retryTimers[id]);
+    delete retryTimers[id]; delete retries[id];
     outbox = outbox.filter(function (m) { return m.id !== id; });
     save("outbox", outbox);
-    var r = log.querySelector('.cb-user[data-id="' + id + '"]');
-    if (r) { r.classList.remove("cb-pending"); var meta = r.querySelector(".cb-meta"); if (meta) meta.remove(); }
+  }
+  function confirm(id) {
+    forget(id);
+    showDelivery(id, null);
+  }
+  function inOutbox(id) {
+    for (var i = 0; i < outbox.length; i++) if (outbox[i].id === id) return outbox[i];
+    return null;
+  }
+  function retryLater(id, retryAfter) {
+    if (!inOutbox(id)) return;
+    retries[id] = (retries[id] || 0) + 1;
+    // Exponential backoff with jitter (or the server's Retry-After), capped at 15 s.
+    var delay = retryAfter > 0 ? retryAfter * 1000
+      : Math.min(15000, 1000 * Math.pow(2, retries[id] - 1)) * (0.5 + Math.random() / 2);
+    showDelivery(id, "retrying", "Not sent \u2014 retrying\u2026");
+    clearTimeout(retryTimers[id]);
+    retryTimers[id] = setTimeout(function () {
+      delete retryTimers[id];
+      var item = inOutbox(id);
+      // not connected: the welcome after the reconnect sends the whole outbox
+      if (item && ready()) { showDelivery(id, "pending", "Sending\u2026"); transmit(item); }
+    }, delay);
+  }
+  function refuse(id, error) {
+    var item = inOutbox(id);
+    if (!item) return;
+    forget(id);
+    failed.push({id: item.id, text: item.text, shown: item.shown, error: error});
+    save("failed", failed);
+    showFailed(failed[failed.length - 1]);
+    if (!input.value) input.value = item.text;  // kept for editing
+  }
+  function showFailed(item) {
+    var r = showDelivery(item.id, "failed", "Not sent: " + item.error);
+    if (!r) { r = addUser(item.shown, item.id, false); showDelivery(item.id, "failed", "Not sent: " + item.error); }
+    var edit = el("button", "cb-edit", "Edit and send again");
+    edit.type = "button";
+    edit.addEventListener("click", function () {
+      failed = failed.filter(function (f) { return f.id !== item.id; });
+      save("failed", failed);
+      r.remove();
+      input.value = item.text;
+      input.focus();
+    });
+    r.appendChild(edit);
   }
 
   // -- the connection ----------------------------------------------------------------------------
@@ -393,7 +458,10 @@
     // What the server already has is delivered; the rest goes again (it drops duplicates).
     outbox = outbox.filter(function (o) { return !seen[o.id]; });
     save("outbox", outbox);
+    failed.forEach(showFailed);
     welcomed = true;
+    Object.keys(retryTimers).forEach(function (id) { clearTimeout(retryTimers[id]); });
+    retryTimers = {};
     outbox.forEach(function (o) { addUser(o.shown, o.id, true); transmit(o); });
     flushRating();
   }
@@ -425,8 +493,12 @@
       case "status": setMode(m.status); break;
       case "csat_thanks": thankForRating(); break;
       case "error":
-        if (m.id) { confirm(m.id); }
-        addNotice(m.error || "Something went wrong.");
+        if (m.id && inOutbox(m.id)) {
+          if (m.retry === false) refuse(m.id, m.error || "the server refused it");
+          else retryLater(m.id, Number(m.retry_after) || 0);
+        } else {
+          addNotice(m.error || "Something went wrong.");
+        }
         break;
     }
   }
