@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import logging
 import os
 import secrets
@@ -21,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from analytics.store.records import Record, from_json_dict
+from analytics.store.record_files import read_records
+from analytics.store.records import Record
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class Journal:
             if orphan is None:
                 continue
             for path in orphan.segments:
-                for record in _read_segment(path):
+                for record in read_records(path):
                     records.append(record)
                     seq += 1
             orphan.last_seq = seq
@@ -239,20 +239,6 @@ class Journal:
         # half deleted.
         orphan.lock_path.unlink(missing_ok=True)
         os.close(orphan.lock_fd)
-
-
-def _read_segment(path: Path) -> list[Record]:
-    records = []
-    with path.open(encoding="utf-8", errors="replace") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                records.append(from_json_dict(json.loads(line)))
-            except (ValueError, TypeError, KeyError) as exc:
-                # The last line of a process killed mid-write; it was never acknowledged.
-                logger.warning("Skipping unreadable line %d of %s: %s", number, path, exc)
-    return records
 
 
 def _segment_number(path: Path) -> int:

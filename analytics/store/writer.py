@@ -8,37 +8,38 @@ import dataclasses
 import itertools
 import json
 import logging
-import os
 import threading
 import time
 from collections import deque
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
+from analytics.store.batches import write_batch
 from analytics.store.db import describe
 from analytics.store.journal import Journal
+from analytics.store.record_files import (
+    SPOOL_GLOB,
+    append_rejected,
+    read_records,
+    to_line,
+    write_spool,
+)
 from analytics.store.records import (
-    ConversationRecord,
     Record,
     from_json_dict,
     kind_of,
     to_json_dict,
-    to_row,
 )
 from analytics.store.rollups import refresh_facts
-from analytics.store.schema import Conversation, Event, Message
-from analytics.store.upsert import insert_ignoring_existing, upsert
+from analytics.store.schema import Message
+from analytics.store.upsert import insert_ignoring_existing
 
 logger = logging.getLogger(__name__)
 
 _JSON_FIELDS = ("tracker_state", "entities", "data")
 _FIRST_RETRY_DELAY = 0.1
-SPOOL_GLOB = "spool-*.jsonl"
-REJECTED_FILE = "rejected.jsonl"
 
 
 class ConversationLog:
@@ -120,7 +121,7 @@ class ConversationLog:
         else:
             # One serialisation gives both the journal line and the snapshot.
             try:
-                line = json.dumps(to_json_dict(record))
+                line = to_line(record)
             except (TypeError, ValueError):
                 _snapshot(record)  # raises the error that names the field
                 raise
@@ -301,42 +302,9 @@ class ConversationLog:
                     self._set_aside(record, single_exc)
 
     def _write_batch(self, batch: list[Record]) -> None:
-        conversations: dict[str, dict[str, Any]] = {}
-        messages: list[dict[str, Any]] = []
-        events: list[dict[str, Any]] = []
-        for record in batch:
-            row = to_row(record)
-            kind = kind_of(record)
-            if kind == "conversation":
-                conversations[record.id] = row  # the latest state in the batch wins
-            elif kind == "message":
-                messages.append(row)
-            else:
-                events.append(row)
-        # A message may arrive before (or without) its conversation's state; a placeholder
-        # row keeps the foreign key satisfied and the real state overwrites it later.
-        placeholders = {
-            row["conversation_id"]: to_row(
-                ConversationRecord(id=row["conversation_id"], started_at=row["created_at"])
-            )
-            for row in itertools.chain(messages, events)
-            if row["conversation_id"] is not None and row["conversation_id"] not in conversations
-        }
-        dialect = self._engine.dialect.name
-        with self._engine.begin() as conn:
-            if conversations:
-                conn.execute(upsert(Conversation.__table__, dialect), list(conversations.values()))
-            if placeholders:
-                conn.execute(
-                    insert_ignoring_existing(Conversation.__table__, dialect),
-                    list(placeholders.values()),
-                )
-            if messages:
-                conn.execute(insert_ignoring_existing(Message.__table__, dialect), messages)
-            if events:
-                conn.execute(insert_ignoring_existing(Event.__table__, dialect), events)
-        if conversations or messages:
-            self._refresh_facts({*conversations, *(m["conversation_id"] for m in messages)})
+        changed = write_batch(self._engine, batch)
+        if changed:
+            self._refresh_facts(changed)
 
     def _refresh_facts(self, conversation_ids: set[str]) -> None:
         """Bring the report rollups of these conversations up to date (analytics/store/rollups.py)."""
@@ -359,15 +327,7 @@ class ConversationLog:
         if self._spool_dir is None or not self._spool_dir.is_dir():
             return
         files = sorted(self._spool_dir.glob(SPOOL_GLOB))
-        records: list[Record] = []
-        for path in files:
-            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-                if not line.strip():
-                    continue
-                try:
-                    records.append(from_json_dict(json.loads(line)))
-                except (ValueError, TypeError, KeyError) as exc:
-                    logger.error("Skipping unreadable line %d of %s: %s", number, path, exc)
+        records = [record for path in files for record in read_records(path)]
         if not files:
             return
         self._queue.extendleft(reversed(records))  # spooled records are older: write first
@@ -388,10 +348,7 @@ class ConversationLog:
                 len(records),
             )
             return
-        self._spool_dir.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-        path = self._spool_dir / f"spool-{stamp}-{os.getpid()}.jsonl"
-        _write_jsonl_atomically(path, records)
+        path = write_spool(self._spool_dir, records)
         logger.warning(
             "Database %s unreachable at shutdown: spooled %d conversation records to %s; "
             "they are written when the conversation log next starts",
@@ -404,11 +361,7 @@ class ConversationLog:
         """Keep a record the database refuses outright, so it cannot block the log forever."""
         where = "the log above"
         if self._spool_dir is not None:
-            self._spool_dir.mkdir(parents=True, exist_ok=True)
-            path = self._spool_dir / REJECTED_FILE
-            with path.open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps(to_json_dict(record)) + "\n")
-            where = str(path)
+            where = str(append_rejected(self._spool_dir, record))
         logger.error(
             "The database refused %s record %s: %s. It was set aside in %s; fix it and "
             "write it again. Record: %s",
@@ -445,16 +398,6 @@ def _is_bad_record(exc: Exception) -> bool:
     if isinstance(exc, IntegrityError | DataError | UnicodeError):
         return True
     return isinstance(exc, StatementError) and not isinstance(exc, DBAPIError)
-
-
-def _write_jsonl_atomically(path: Path, records: list[Record]) -> None:
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        for record in records:
-            fh.write(json.dumps(to_json_dict(record)) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp.replace(path)
 
 
 def _one_line(exc: Exception) -> str:
