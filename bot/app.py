@@ -27,6 +27,7 @@ from bot.dialogue.assistant import ModelsMissing, load_assistant
 from bot.dialogue.conversations import ConversationService
 from bot.dialogue.hub import make_hub
 from bot.dialogue.nlu_batcher import NLUService
+from bot.monitoring.routes import add_monitoring
 from bot.privacy import RawText
 from bot.retention import add_raw_text_retention
 from bot.web.auth import login_handler, logout, session_middleware, whoami
@@ -127,6 +128,7 @@ def create_app(config: Config) -> web.Application:
     add_security_headers_to(app)
     app.cleanup_ctx.append(_runtime)
     add_agent_console(app)
+    add_monitoring(app)  # live page, alerts, /metrics, abuse signals (after the console)
     add_raw_text_retention(app)
     app.router.add_get("/", index)
     app.router.add_get("/health", health)

@@ -188,7 +188,8 @@ class ConversationService:
             await asyncio.to_thread(self.log.sync)
             await self.hub.save_state(state.id, tracker)
             await self._notify(state.id, {"type": "turn", "status": state.status,
-                                          "intent": parse.intent.name, "records": records})
+                                          "intent": parse.intent.name, "records": records,
+                                          "channel": state.channel})
             if reply.handoff:
                 await self._open_escalation(state, reply)
             await self._follow_reminders(state.id, reply)
@@ -236,7 +237,8 @@ class ConversationService:
             records = self._log_turn(state, None, reply, time.time(), None)
             await self.hub.save_state(state.id, tracker)
             await self._notify(state.id, {"type": "turn", "status": state.status,
-                                          "intent": intent, "records": records})
+                                          "intent": intent, "records": records,
+                                          "channel": state.channel})
             if reply.handoff:
                 await self._open_escalation(state, reply)
             await self._follow_reminders(state.id, reply)
