@@ -141,7 +141,7 @@ def test_the_widget_fills_a_phone_screen_and_works_from_the_keyboard(phone, shop
     page.keyboard.press("Enter")
     expect(page.locator(".cb-bot .cb-msg").first).to_contain_text("Carebot")
     box = page.locator(".cb-panel").bounding_box()
-    assert box["width"] == 390 and box["height"] == 844
+    assert box["width"] == 390 and abs(box["height"] - 844) < 0.5  # sub-pixel rounding
     page.screenshot(path=artifacts / "widget-phone.png")
     page.keyboard.press("Escape")
     expect(page.locator(".cb-panel")).to_be_hidden()
