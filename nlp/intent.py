@@ -1,6 +1,8 @@
 """Intent classification: MiniLM sentence embeddings plus TF-IDF n-grams into a
-logistic regression. Rasa's FallbackClassifier is its ``threshold`` and
-``ambiguity_threshold``: a low or ambiguous top intent becomes ``nlu_fallback``."""
+logistic regression, with calibrated confidences and out-of-scope detection
+(:mod:`nlp.confidence`). Rasa's FallbackClassifier is its ``threshold`` and
+``ambiguity_threshold``: a low or ambiguous top intent becomes ``nlu_fallback``; the
+project's own out-of-scope threshold (chosen by cross-validation) applies on top."""
 
 from __future__ import annotations
 
@@ -14,6 +16,16 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
+from nlp.confidence import (
+    NEAR_PROJECT,
+    ConfidenceModel,
+    HeldOut,
+    choose_scope_threshold,
+    fold_of,
+    generic_out_of_scope,
+    scope_features,
+    spread_ranking,
+)
 from nlp.types import FALLBACK_INTENT, IntentScore
 
 
@@ -33,7 +45,15 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         use_tfidf: bool = True,
         embedding_weight: float = 1.0,
         max_iter: int = 2000,
+        calibrate: bool = True,
+        folds: int = 5,
+        out_of_scope: bool = True,
+        out_of_scope_examples: list[str] | None = None,
     ) -> None:
+        """``calibrate``: confidences from a model fitted on ``folds``-fold cross-validated
+        predictions (and the out-of-scope threshold chosen on them); ``out_of_scope``: add
+        Carebot's generic out-of-scope messages (or ``out_of_scope_examples``) to that fit.
+        Without ``calibrate`` the confidence is the top softmax probability."""
         self.encoder = encoder
         self.threshold = threshold
         self.ambiguity_threshold = ambiguity_threshold
@@ -41,6 +61,10 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         self.use_tfidf = use_tfidf
         self.embedding_weight = embedding_weight
         self.max_iter = max_iter
+        self.calibrate = calibrate
+        self.folds = folds
+        self.out_of_scope = out_of_scope
+        self.out_of_scope_examples = out_of_scope_examples
 
     def _encoder(self):
         if self.encoder is None:
@@ -74,46 +98,147 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         return sparse.hstack([dense, self.tfidf_.transform(lowered)]).tocsr()
 
     def fit(self, texts: list[str], intents: list[str], embeddings: np.ndarray | None = None):
-        features = self._features(texts, embeddings, fit=True)
-        self.model_ = LogisticRegression(C=self.C, max_iter=self.max_iter)
-        self.model_.fit(features, intents)
+        texts = list(texts)
+        if embeddings is None:
+            embeddings = self._encoder().encode(texts)
+        embeddings = np.asarray(embeddings, dtype=np.float32)
+        self.model_, self.tfidf_ = self._fit_model(texts, intents, embeddings)
         self.classes_ = self.model_.classes_
+        # The examples' embeddings: how near a message is to what the project knows.
+        self.reference_ = embeddings.astype(np.float16)
+        self.reference_labels_ = np.searchsorted(self.classes_, np.asarray(intents))
+        self.confidence_ = None
+        self.scope_threshold_ = 0.0
+        self.calibration_ = {}
+        if self.calibrate:
+            self._calibrate(texts, np.asarray(intents), embeddings)
         return self
 
+    def _fit_model(self, texts, intents, embeddings):
+        features = self._features(texts, embeddings, fit=True)
+        model = LogisticRegression(C=self.C, max_iter=self.max_iter).fit(features, intents)
+        return model, getattr(self, "tfidf_", None)
+
+    def _calibrate(self, texts: list[str], intents: np.ndarray, embeddings: np.ndarray) -> None:
+        """Cross-validate, then fit the confidence model and choose the scope threshold."""
+        oos = self._out_of_scope_texts(embeddings)
+        oos_emb = self._encoder().encode(oos) if oos else np.zeros((0, embeddings.shape[1]))
+        folds = max(2, min(self.folds, len(texts) // 2))
+        fold = fold_of(intents, folds)
+        oos_fold = np.arange(len(oos)) % folds
+        features = np.zeros((len(texts), 5))
+        correct = np.zeros(len(texts), dtype=bool)
+        oos_features = np.zeros((len(oos), 5))
+        full = (self.model_, self.tfidf_)
+        for k in range(folds):
+            train, held = fold != k, fold == k
+            if not held.any() or len(set(intents[train])) < 2:
+                continue
+            train_texts = [t for t, keep in zip(texts, train, strict=True) if keep]
+            self.model_, self.tfidf_ = self._fit_model(train_texts, intents[train],
+                                                       embeddings[train])  # fmt: skip
+            classes = self.model_.classes_
+            ref, ref_labels = embeddings[train], np.searchsorted(classes, intents[train])
+            held_texts = [t for t, keep in zip(texts, held, strict=True) if keep]
+            proba = self._raw_proba(held_texts, embeddings[held])
+            features[held] = scope_features(proba, embeddings[held], ref, ref_labels)
+            correct[held] = classes[proba.argmax(axis=1)] == intents[held]
+            mine = oos_fold == k
+            if mine.any():
+                chosen = [t for t, keep in zip(oos, mine, strict=True) if keep]
+                proba = self._raw_proba(chosen, oos_emb[mine])
+                oos_features[mine] = scope_features(proba, oos_emb[mine], ref, ref_labels)
+        self.model_, self.tfidf_ = full
+        held_out = HeldOut(features, correct, oos_features)
+        self.confidence_ = ConfidenceModel().fit(held_out)
+        conf_in = self.confidence_.predict(features)
+        conf_oos = self.confidence_.predict(oos_features)
+        self.scope_threshold_ = choose_scope_threshold(conf_in, correct, conf_oos)
+        self.calibration_ = {
+            "folds": folds,
+            "held_out_accuracy": round(float(correct.mean()), 4),
+            "out_of_scope_examples": len(oos),
+            "scope_threshold": self.scope_threshold_,
+            "held_out_rejected": round(float((conf_in < self.scope_threshold_).mean()), 4),
+            "out_of_scope_rejected": round(float((conf_oos < self.scope_threshold_).mean()), 4)
+            if len(oos)
+            else None,
+        }
+
+    def _out_of_scope_texts(self, embeddings: np.ndarray) -> list[str]:
+        """Generic out-of-scope messages, less those close to one of the project's examples."""
+        if not self.out_of_scope:
+            return []
+        texts = list(self.out_of_scope_examples or generic_out_of_scope())
+        if not texts:
+            return []
+        emb = self._encoder().encode(texts)
+        nearest = (emb @ embeddings.T).max(axis=1)
+        return [t for t, sim in zip(texts, nearest, strict=True) if sim < NEAR_PROJECT]
+
     def predict_proba(self, texts: list[str], embeddings: np.ndarray | None = None) -> np.ndarray:
-        """Probabilities over ``classes_`` (the fallback is not a column)."""
+        """The classifier's probabilities over ``classes_`` (the fallback is not a column)."""
+        return self._raw_proba(texts, embeddings)
+
+    def _raw_proba(self, texts, embeddings):
         return self.model_.predict_proba(self._features(texts, embeddings, fit=False))
 
-    def predict(self, texts: list[str], embeddings: np.ndarray | None = None) -> np.ndarray:
-        return self.decide(self.predict_proba(texts, embeddings))
+    def scores(self, texts: list[str], embeddings: np.ndarray | None = None) -> np.ndarray:
+        """Per-intent confidences: the top intent's is P(it is right) from the confidence
+        model; the others are scaled below it. Without calibration: the probabilities."""
+        texts = list(texts)
+        if embeddings is None:
+            embeddings = self._encoder().encode(texts)
+        proba = self._raw_proba(texts, embeddings)
+        model = getattr(self, "confidence_", None)  # classifiers pickled before calibration
+        if model is None or len(proba) == 0:
+            return proba
+        features = scope_features(proba, embeddings, self.reference_, self.reference_labels_)
+        return spread_ranking(proba, model.predict(features))
 
-    def decide(self, proba: np.ndarray) -> np.ndarray:
-        """Top intent per row, or ``nlu_fallback`` when its confidence is below ``threshold``
-        or within ``ambiguity_threshold`` of the second's (Rasa's FallbackClassifier)."""
-        best = proba.argmax(axis=1)
+    def predict(self, texts: list[str], embeddings: np.ndarray | None = None) -> np.ndarray:
+        return self.decide(self.scores(texts, embeddings))
+
+    @property
+    def effective_threshold(self) -> float:
+        """Below this confidence the top intent becomes ``nlu_fallback``: the pipeline's
+        threshold or the project's out-of-scope threshold, whichever is higher."""
+        return max(self.threshold, getattr(self, "scope_threshold_", 0.0))
+
+    def decide(self, scores: np.ndarray) -> np.ndarray:
+        """Top intent per row, or ``nlu_fallback`` when its confidence is below
+        :attr:`effective_threshold` or within ``ambiguity_threshold`` of the second's
+        (Rasa's FallbackClassifier)."""
+        best = scores.argmax(axis=1)
         labels = self.classes_[best].astype(object)
-        top = proba[np.arange(len(proba)), best]
-        ordered = np.sort(proba, axis=1)
-        second = ordered[:, -2] if proba.shape[1] > 1 else np.zeros(len(proba))
+        top = scores[np.arange(len(scores)), best]
+        ordered = np.sort(scores, axis=1)
+        second = ordered[:, -2] if scores.shape[1] > 1 else np.zeros(len(scores))
         # getattr: classifiers pickled before the ambiguity threshold existed
         ambiguity = getattr(self, "ambiguity_threshold", 0.0)
-        labels[(top < self.threshold) | (top - second < ambiguity)] = FALLBACK_INTENT
+        labels[(top < self.effective_threshold) | (top - second < ambiguity)] = FALLBACK_INTENT
         return labels
 
     def rank(
         self, texts: list[str], embeddings: np.ndarray | None = None, top: int = 10
     ) -> list[tuple[IntentScore, list[IntentScore]]]:
         """(chosen intent, ranking of the ``top`` intents) per text, Rasa style."""
-        proba = self.predict_proba(texts, embeddings)
-        chosen = self.decide(proba)
+        scores = self.scores(texts, embeddings)
+        chosen = self.decide(scores)
         out = []
-        for row, label in zip(proba, chosen, strict=True):
+        for row, label in zip(scores, chosen, strict=True):
             order = np.argsort(-row)[:top]
             ranking = [IntentScore(str(self.classes_[j]), float(row[j])) for j in order]
             if label == FALLBACK_INTENT:
                 # Rasa reports the fallback with the threshold as its confidence, put first
-                # in front of the classifier's own ranking.
-                fallback = IntentScore(FALLBACK_INTENT, float(self.threshold))
+                # in front of the classifier's own ranking: the pipeline's threshold, or the
+                # out-of-scope threshold when only that one was missed.
+                top_score = ranking[0].confidence
+                scope = getattr(self, "scope_threshold_", 0.0)
+                only_scope = self.threshold <= top_score < scope
+                fallback = IntentScore(
+                    FALLBACK_INTENT, float(scope if only_scope else self.threshold)
+                )
                 out.append((fallback, [fallback, *ranking]))
             else:
                 out.append((ranking[0], ranking))
