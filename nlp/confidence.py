@@ -88,17 +88,13 @@ class ConfidenceModel:
         n_in, n_oos = len(held_out.features), len(held_out.oos_features)
         oos_weight = OUT_OF_SCOPE_SHARE * n_in / ((1 - OUT_OF_SCOPE_SHARE) * max(n_oos, 1))
         weights = np.r_[np.ones(n_in), np.full(n_oos, oos_weight)]
-        self.model_ = None
-        if len(set(y)) < 2:  # every held-out example right and no generic set: trust it
-            self.constant_ = float(y[0]) if len(y) else 1.0
-            return self
+        if len(set(y)) < 2:
+            raise ValueError("the confidence model needs right and wrong held-out examples")
         self.model_ = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
         self.model_.fit(x, y, logisticregression__sample_weight=weights)
         return self
 
     def predict(self, features: np.ndarray) -> np.ndarray:
-        if self.model_ is None:
-            return np.full(len(features), self.constant_)
         return self.model_.predict_proba(features)[:, 1]
 
 

@@ -149,6 +149,11 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
                 proba = self._raw_proba(chosen, oos_emb[mine])
                 oos_features[mine] = scope_features(proba, oos_emb[mine], ref, ref_labels)
         self.model_, self.tfidf_ = full
+        if not len(oos) and len(set(correct.tolist())) < 2:
+            # Held-out examples all right (or all wrong) and no out-of-scope set: nothing to
+            # calibrate against, so the classifier's own probabilities stay.
+            self.calibration_ = {"folds": folds, "held_out_accuracy": float(correct.mean())}
+            return
         held_out = HeldOut(features, correct, oos_features)
         self.confidence_ = ConfidenceModel().fit(held_out)
         conf_in = self.confidence_.predict(features)

@@ -25,7 +25,7 @@ from nlp.pii import find_pii, mask, may_name_someone
 from nlp.response_selector import ResponseSelector
 from nlp.sentiment import to_sentiment
 from nlp.spacy_model import load_spacy
-from nlp.types import Entity, ParseResult
+from nlp.types import FALLBACK_INTENT, Entity, ParseResult
 
 logger = logging.getLogger(__name__)
 
@@ -200,9 +200,23 @@ class NLU:
                     redacted_text=mask(text, pii),
                     pii=pii,
                     response_selector=selected[i] if selected is not None else None,
+                    ambiguous_intents=self._ambiguity(ranking),
                 )
             )
         return results
+
+    def _ambiguity(self, ranking: list) -> tuple[str, str] | None:
+        """The top two intents when they are closer than the ambiguity threshold and, together,
+        likely enough to hold the answer (an out-of-scope message is not ambiguous)."""
+        threshold = self.settings.ambiguity_threshold or 0.0
+        intents = [i for i in ranking if i.name != FALLBACK_INTENT]
+        if threshold <= 0 or len(intents) < 2:
+            return None
+        first, second = intents[0], intents[1]
+        close = first.confidence - second.confidence < threshold
+        if close and first.confidence + second.confidence >= self.intents.effective_threshold:
+            return (first.name, second.name)
+        return None
 
     def _entities(self, text: str, doc) -> list[Entity]:
         found: list[Entity] = []

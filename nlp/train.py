@@ -55,6 +55,8 @@ class TrainReport:
     entities: list[str] = field(default_factory=list)  # annotated entities the tagger learned
     timings: dict[str, float] = field(default_factory=dict)  # step -> seconds
     notes: list[str] = field(default_factory=list)  # pipeline options Carebot did not apply
+    # cross-validated calibration of the intent confidence and the out-of-scope threshold
+    calibration: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -104,10 +106,13 @@ def train_project(
     base_dir: str | Path,
     *,
     progress: bool = True,
+    out_of_scope: bool = True,
 ) -> TrainReport:
     """Train a project's NLU from its NLU files and config.yml pipeline (plain dicts, see
     :mod:`nlp.components`) into ``models_dir``, building the base models in ``base_dir``
-    first if this install has none."""
+    first if this install has none. ``out_of_scope=False`` leaves Carebot's generic
+    out-of-scope messages out (no out-of-scope threshold of its own: only the pipeline's
+    FallbackClassifier thresholds send messages to ``nlu_fallback``)."""
     started = time.perf_counter()
     models_dir, base_dir = Path(models_dir), Path(base_dir)
     settings = read_pipeline(pipeline)
@@ -151,6 +156,7 @@ def train_project(
         C=settings.intent_C,
         threshold=settings.fallback_threshold or 0.0,
         ambiguity_threshold=settings.ambiguity_threshold or 0.0,
+        out_of_scope=out_of_scope,
     )
     classifier.fit(texts, [e.base_intent for e in data.examples], embeddings=embeddings)
     classifier.save(models_dir / INTENT_FILE)
@@ -179,6 +185,7 @@ def train_project(
         entities=data.entity_names if (models_dir / TAGGER_FILE).exists() else [],
         timings={k: round(v, 2) for k, v in timings.items()},
         notes=list(settings.notes),
+        calibration=dict(classifier.calibration_),
     )
     _write_metadata(models_dir, base_dir, list(nlu_files), report)
     logger.info("NLU trained in %.1f s -> %s", timings["total"], models_dir)

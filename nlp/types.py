@@ -96,6 +96,10 @@ class ParseResult:
     # Rasa's ResponseSelector output ({"all_retrieval_intents": [...], "default": {...}});
     # None when the pipeline has no ResponseSelector.
     response_selector: dict | None = None
+    # The top two intents when they are within FallbackClassifier's ambiguity_threshold of
+    # each other (the intent is then nlu_fallback, as in Rasa): for the dialogue to ask
+    # which one the customer meant. None when the top intent is clear.
+    ambiguous_intents: tuple[str, str] | None = None
 
     def to_dict(self) -> dict:
         """Rasa's /model/parse response, plus Carebot's sentiment."""
@@ -108,4 +112,6 @@ class ParseResult:
         }
         if self.response_selector is not None:
             out["response_selector"] = self.response_selector
+        if self.ambiguous_intents is not None:
+            out["ambiguous_intents"] = list(self.ambiguous_intents)
         return out

@@ -1,4 +1,5 @@
-"""FallbackClassifier's threshold and ambiguity_threshold, as Rasa applies them."""
+"""FallbackClassifier's threshold and ambiguity_threshold, as Rasa applies them (Carebot's
+out-of-scope detection is off here: tests/nlp/test_nlu_out_of_scope.py has it)."""
 
 import pytest
 
@@ -10,7 +11,7 @@ from nlp.types import FALLBACK_INTENT
 @pytest.fixture
 def fitted(nlu_yaml):
     data = load_nlu_files([nlu_yaml])
-    return IntentClassifier(threshold=0.0).fit(
+    return IntentClassifier(threshold=0.0, out_of_scope=False).fit(
         [e.text for e in data.examples], [e.intent for e in data.examples]
     )
 
