@@ -128,8 +128,11 @@ def choose_threshold(proba: np.ndarray, classes, gold: list[str], oos_label: str
     return float(max(scores)[1])
 
 
-def cross_validate_intents(texts, labels, folds: int, make_classifier, seed: int = 0):
-    """Predictions for every text from ``folds``-fold stratified cross-validation."""
+def cross_validate_intents(
+    texts, labels, folds: int, make_classifier, seed: int = 0, confidences: bool = False
+):
+    """Predictions for every text from ``folds``-fold stratified cross-validation; with
+    ``confidences`` also each prediction's confidence (of its top intent)."""
     from sklearn.model_selection import StratifiedKFold
 
     texts, labels = list(texts), np.array(labels)
@@ -140,11 +143,51 @@ def cross_validate_intents(texts, labels, folds: int, make_classifier, seed: int
             f"every intent needs at least {folds} examples for {folds}-fold cross-validation "
             f"(the smallest has {counts.min()}); use fewer --folds"
         )
+    confidence = np.zeros(len(texts))
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for train_idx, test_idx in splitter.split(texts, labels):
         clf = make_classifier().fit([texts[i] for i in train_idx], labels[train_idx])
-        predicted[test_idx] = clf.predict([texts[i] for i in test_idx])
+        scores = clf.scores([texts[i] for i in test_idx])
+        predicted[test_idx] = clf.decide(scores)
+        confidence[test_idx] = scores.max(axis=1)
+    if confidences:
+        return list(predicted), confidence
     return list(predicted)
+
+
+def add_calibration(report: Report, confidence, correct) -> None:
+    """ECE and the reliability bins of the top intent's confidence into ``report.extra``."""
+    from nlp.confidence import expected_calibration_error
+
+    ece, bins = expected_calibration_error(confidence, correct)
+    report.extra["ece"] = round(ece, 4)
+    report.extra["reliability"] = bins
+
+
+def reliability_png(bins: list[dict], path: str | Path, ece: float) -> None:
+    """Reliability diagram: accuracy against mean confidence per confidence bin."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], "--", color="grey", label="perfectly calibrated")
+    centres = [(b["low"] + b["high"]) / 2 for b in bins]
+    ax.bar(centres, [b["accuracy"] for b in bins], width=0.09, alpha=0.6, label="accuracy")
+    ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], "o-",
+            color="C3", label="accuracy at mean confidence")  # fmt: skip
+    for b, x in zip(bins, centres, strict=True):
+        ax.text(x, 0.02, str(b["count"]), ha="center", fontsize=7, rotation=90)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("confidence of the top intent")
+    ax.set_ylabel("share right")
+    ax.set_title(f"reliability (ECE {ece:.3f})")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def sentiment_report(gold: list[str], proba: np.ndarray) -> Report:

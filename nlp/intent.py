@@ -159,6 +159,8 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         conf_in = self.confidence_.predict(features)
         conf_oos = self.confidence_.predict(oos_features)
         self.scope_threshold_ = choose_scope_threshold(conf_in, correct, conf_oos)
+        # Kept for reports (`carebot nlu evaluate`, the training report): held-out evidence.
+        self.held_out_ = {"confidence": conf_in, "correct": correct, "oos_confidence": conf_oos}
         self.calibration_ = {
             "folds": folds,
             "held_out_accuracy": round(float(correct.mean()), 4),

@@ -15,7 +15,7 @@ def _echo_report(report, header: str) -> None:
     click.echo(f"  examples   {report.examples}")
     click.echo(f"  accuracy   {report.accuracy:.4f}")
     click.echo(f"  macro-F1   {report.macro_f1:.4f}")
-    for key in ("in_scope_accuracy", "oos_recall", "oos_precision", "threshold"):
+    for key in ("in_scope_accuracy", "oos_recall", "oos_precision", "threshold", "ece"):
         if report.extra.get(key) is not None:
             click.echo(f"  {key.replace('_', ' '):<10} {report.extra[key]}")
     worst = report.extra.get("worst_confused") or []
@@ -25,9 +25,13 @@ def _echo_report(report, header: str) -> None:
             click.echo(f"    {row['gold']} -> {row['predicted']}: {row['count']}")
 
 
-def _write(report, out_json: Path | None, out_png: Path | None) -> None:
+def _write(report, out_json: Path | None, out_png: Path | None, reliability=None) -> None:
     report.write(out_json, out_png)
-    for path in (out_json, out_png):
+    if reliability and report.extra.get("reliability"):
+        from nlp.evaluate import reliability_png
+
+        reliability_png(report.extra["reliability"], reliability, report.extra["ece"])
+    for path in (out_json, out_png, reliability):
         if path:
             click.echo(f"wrote {path}")
 
@@ -85,6 +89,14 @@ def nlu_group() -> None:
     default=Path("nlu_confusion.png"),
     show_default=True,
 )
+@click.option(
+    "--reliability",
+    "out_reliability",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("nlu_reliability.png"),
+    show_default=True,
+    help="Reliability diagram of the confidences (their ECE is in the report).",
+)
 @click.pass_obj
 def nlu_evaluate(
     config: Config,
@@ -98,11 +110,15 @@ def nlu_evaluate(
     threshold,
     out_json,
     out_png,
+    out_reliability,
 ) -> None:
-    """Train the intent classifier and measure it on held-out data."""
+    """Train the intent classifier and measure it on held-out data (accuracy, confusions,
+    and how well its confidences are calibrated)."""
+    from nlp.components import INTENT_C
     from nlp.encoder import SentenceEncoder
     from nlp.evaluate import (
         EvaluationDataError,
+        add_calibration,
         choose_threshold,
         cross_validate_intents,
         intent_report,
@@ -120,11 +136,13 @@ def nlu_evaluate(
         encoder = SentenceEncoder.shared(config.base_models_dir)
 
         def make(thr: float = 0.3) -> IntentClassifier:
-            return IntentClassifier(encoder=encoder, threshold=thr)
+            return IntentClassifier(encoder=encoder, C=INTENT_C, threshold=thr)
 
         click.echo(f"training on {len(texts)} examples of {len(set(labels))} intents")
         if test_file is None:
-            predicted = cross_validate_intents(texts, labels, folds, lambda: make(threshold or 0.3))
+            predicted, confidence = cross_validate_intents(
+                texts, labels, folds, lambda: make(threshold or 0.3), confidences=True
+            )
             gold = labels
             header = f"{folds}-fold cross-validation"
         else:
@@ -133,19 +151,24 @@ def nlu_evaluate(
                 if oos_label is None:
                     raise click.UsageError("--val chooses the OOS threshold: give --oos-label")
                 v_texts, v_labels = read_csv_columns(val_file, text_column, label_column)
-                threshold = choose_threshold(
-                    clf.predict_proba(v_texts), clf.classes_, v_labels, oos_label
-                )
+                threshold = choose_threshold(clf.scores(v_texts), clf.classes_, v_labels, oos_label)
             clf.set_params(threshold=0.3 if threshold is None else threshold)
             test_texts, gold = read_csv_columns(test_file, text_column, label_column)
-            predicted = list(clf.predict(test_texts))
+            scores = clf.scores(test_texts)
+            predicted, confidence = list(clf.decide(scores)), scores.max(axis=1)
             header = f"test set {test_file}"
         report = intent_report(gold, predicted, oos_label)
         report.extra["threshold"] = threshold if threshold is not None else 0.3
+        # Calibration of the top intent's confidence on the in-scope rows: is it right as
+        # often as it says? (A fallback counts as a wrong answer.)
+        inscope = [g != oos_label for g in gold]
+        right = [p == g for p, g in zip(predicted, gold, strict=True)]
+        add_calibration(report, [c for c, i in zip(confidence, inscope, strict=True) if i],
+                        [r for r, i in zip(right, inscope, strict=True) if i])  # fmt: skip
     except EvaluationDataError as exc:
         raise click.ClickException(str(exc)) from exc
     _echo_report(report, header)
-    _write(report, out_json, out_png)
+    _write(report, out_json, out_png, out_reliability)
 
 
 @click.group("sentiment")

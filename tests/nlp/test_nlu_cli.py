@@ -36,6 +36,8 @@ def test_cross_validation_on_nlu_yml_prints_figures_and_writes_report_and_png(nl
             str(out),
             "--confusion",
             str(png),
+            "--reliability",
+            str(tmp_path / "rel.png"),
         ],
         tmp_path,
     )
@@ -73,6 +75,8 @@ def test_test_csv_with_out_of_scope_rows_reports_oos_recall(nlu_yaml, tmp_path):
             str(out),
             "--confusion",
             str(tmp_path / "c.png"),
+            "--reliability",
+            str(tmp_path / "rel.png"),
         ],
         tmp_path,
     )
@@ -80,6 +84,18 @@ def test_test_csv_with_out_of_scope_rows_reports_oos_recall(nlu_yaml, tmp_path):
     report = json.loads(out.read_text())
     assert report["extra"]["oos_recall"] is not None
     assert "in scope accuracy" in result.output
+
+
+def test_evaluation_reports_calibration_and_draws_a_reliability_diagram(nlu_yaml, tmp_path):
+    out, reliability = tmp_path / "r.json", tmp_path / "rel.png"
+    args = ["nlu", "evaluate", "--train", str(nlu_yaml), "--folds", "2", "--report", str(out),
+            "--confusion", str(tmp_path / "c.png"), "--reliability", str(reliability)]  # fmt: skip
+    result = run(args, tmp_path)
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert 0.0 <= report["extra"]["ece"] <= 1.0 and "ece" in result.output
+    assert sum(b["count"] for b in report["extra"]["reliability"]) == report["examples"]
+    assert reliability.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_a_missing_column_is_an_error_naming_the_flag(nlu_yaml, tmp_path):
