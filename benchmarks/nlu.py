@@ -124,8 +124,9 @@ def sentiment(data: Path, encoder) -> dict:
         ("cs_heldout", REPO / "tests" / "nlp" / "data" / "cs_sentiment_heldout.csv"),
     ):
         frame = pd.read_csv(path)
+        labels = frame["label_name"] if "label_name" in frame else frame["label"]  # TweetEval: 0/1/2
         _, proba = encoder.encode_with_sentiment(frame.text.astype(str).tolist())
-        report = sentiment_report(frame.label.astype(str).tolist(), proba)
+        report = sentiment_report(labels.astype(str).tolist(), proba)
         out[name] = {
             "accuracy": report.accuracy,
             "macro_f1": report.macro_f1,

@@ -77,3 +77,21 @@ def spacy_nlp():
     from nlp.spacy_model import load_spacy
 
     return load_spacy()
+
+
+def find_shared_data() -> Path:
+    """../shared/data beside the checkout or any folder above it (a clean clone may sit
+    deeper), then /work/shared/data: the public evaluation sets (never shipped)."""
+    for folder in REPO.parents:
+        candidate = folder / "shared" / "data"
+        if candidate.is_dir():
+            return candidate
+    return Path("/work/shared/data")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = find_shared_data()
+    if not path.is_dir():
+        pytest.fail(f"{path} not found: the evaluation data sets live in shared/data")
+    return path
