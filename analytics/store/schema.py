@@ -157,6 +157,8 @@ class Escalation(Base):
     claimed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     first_response_at: Mapped[datetime | None] = mapped_column(DateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # the email a customer left while nobody was online, to be answered by email (0006)
+    contact_email: Mapped[str | None] = mapped_column(String(255))
 
 
 class User(Base):
@@ -169,6 +171,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(128))
     role: Mapped[str] = mapped_column(String(16))  # ROLES
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    display_name: Mapped[str | None] = mapped_column(String(128))  # shown to customers (0006)
 
 
 class UserSession(Base):
@@ -181,6 +184,30 @@ class UserSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class ConversationNote(Base):
+    """An agent's private note on a conversation (revision 0006); customers never see it."""
+
+    __tablename__ = "conversation_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(128), index=True)  # no FK: as receipts
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class SavedReply(Base):
+    """A canned answer agents insert with ``/shortcut`` (revision 0006)."""
+
+    __tablename__ = "saved_replies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shortcut: Mapped[str] = mapped_column(String(32), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 # -- analytics rollups and model outputs (revision 0002) ---------------------------------
