@@ -9,8 +9,8 @@ SQLite and PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, literal_column, select
@@ -103,7 +103,42 @@ def _grouped(conn: Connection, filters: ReportFilters, options: ReportOptions, k
 
 
 def metrics(conn: Connection, filters: ReportFilters, options: ReportOptions) -> Report:
-    """The customer-service metrics over the filtered conversations."""
+    """The customer-service metrics over the filtered conversations, each beside its value in
+    the previous period of the same length when the filters set a date range."""
+    rows = _metric_rows(conn, filters, options)
+    notes = ["Definitions: docs/metrics.md"]
+    meta: dict[str, Any] = {"previous": None}
+    before = previous_period(filters)
+    if before is None:
+        notes.append("Set both dates to compare with the previous period of the same length.")
+    else:
+        earlier = {r["metric"]: r for r in _metric_rows(conn, before, options)}
+        for row in rows:
+            old = earlier[row["metric"]]
+            row["previous"], row["previous_n"] = old["value"], old["n"]
+            row["change"] = (None if row["value"] is None or old["value"] is None
+                             else round(row["value"] - old["value"], 4))
+        meta["previous"] = {"from": before.date_from, "to": before.date_to}
+    return Report("metrics", "Customer-service metrics",
+                  [Column("metric", "Metric"), Column("label", "Metric"),
+                   Column("value", "Value", "float"), Column("kind", "Kind"),
+                   Column("n", "Out of", "int"), Column("previous", "Previous period", "float"),
+                   Column("previous_n", "Previous out of", "int"),
+                   Column("change", "Change", "float")],
+                  rows, filters, notes=notes, meta=meta)
+
+
+def previous_period(filters: ReportFilters) -> ReportFilters | None:
+    """The same filters over the days just before their date range (None: no full range)."""
+    if filters.date_from is None or filters.date_to is None:
+        return None
+    days = (filters.date_to - filters.date_from).days + 1
+    return replace(filters, date_from=filters.date_from - timedelta(days=days),
+                   date_to=filters.date_from - timedelta(days=1))
+
+
+def _metric_rows(conn: Connection, filters: ReportFilters,
+                 options: ReportOptions) -> list[dict[str, Any]]:
     s = scope(filters, options.at)
     row = conn.execute(select(*_conversation_aggregates(options.at))
                        .select_from(s.from_).where(*s.where)).one()
@@ -144,11 +179,7 @@ def metrics(conn: Connection, filters: ReportFilters, options: ReportOptions) ->
         _metric("handle_time_mean", "Agent handle time (mean)", times["handle_mean"], "seconds",
                 times["handled"]),
     ]
-    return Report("metrics", "Customer-service metrics",
-                  [Column("metric", "Metric"), Column("label", "Metric"),
-                   Column("value", "Value", "float"), Column("kind", "Kind"),
-                   Column("n", "Out of", "int")],
-                  rows, filters, notes=["Definitions: docs/metrics.md"])
+    return rows
 
 
 def _metric(name: str, label: str, value: Any, kind: str, n: int | None) -> dict[str, Any]:
@@ -270,6 +301,8 @@ REPORTS: dict[str, ReportSpec] = {
         ReportSpec("sentiment-by-segment", "Sentiment by customer segment",
                    sentiment_by_segment),
         ReportSpec("intents", "Intent distribution", intents),
+        ReportSpec("fix-first", "What to fix first (lost satisfaction by intent)",
+                   _model_report("analytics.reports.fix_first", "fix_first")),
         ReportSpec("worst-intents", "Intents with the worst CSAT and sentiment", worst_intents),
         ReportSpec("voices", "Customers' own words", voices),
         ReportSpec("escalations", "Hand-offs to agents", escalations),

@@ -14,6 +14,7 @@ from analytics.store.records import naive_utc_now
 # durations in seconds) and formatted by whoever displays them.
 KINDS = ("text", "int", "float", "rate", "seconds", "date", "datetime", "bool")
 PERIODS = ("day", "week")
+MEASURES = ("auto", "csat", "sentiment")  # fix-first: what lost satisfaction is measured in
 MAX_LIMIT = 1000
 
 
@@ -24,6 +25,7 @@ class ReportOptions:
     period: str = "day"  # sentiment-over-time: day | week
     limit: int = 50  # rows of the list reports (voices, conversations)
     min_conversations: int = 5  # worst-intents: ignore intents rarer than this
+    measure: str = "auto"  # fix-first: one of MEASURES
     now: datetime | None = None  # the moment "in progress" is judged at; default: now
     models_dir: Path | None = None  # fitted analytics models; None: none (model reports empty)
 
@@ -32,6 +34,9 @@ class ReportOptions:
             raise ReportError(f"Unknown period {self.period!r}; use day or week.")
         if not 1 <= self.limit <= MAX_LIMIT:
             raise ReportError(f"'limit' must be between 1 and {MAX_LIMIT}.")
+        if self.measure not in MEASURES:
+            raise ReportError(f"Unknown measure {self.measure!r}; use one of: "
+                              f"{', '.join(MEASURES)}.")
         if self.min_conversations < 1:
             raise ReportError("'min_conversations' must be at least 1.")
 

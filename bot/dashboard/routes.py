@@ -23,8 +23,11 @@ from sqlalchemy import Engine
 
 from analytics.insights.model_store import model_infos
 from analytics.reports.export import message_log_csv, report_csv
+from analytics.reports.labels import labels
 from analytics.reports.registry import REPORTS, ReportOptions, run_report
 from analytics.reports.scope import OUTCOMES, ReportError, ReportFilters, filter_values
+from analytics.reports.transcript import TranscriptNotFound, transcript
+from analytics.store.records import naive_utc_now
 from bot.web.auth import ANALYST_ROLES, require
 from bot.web.errors import json_error
 from bot.web.keys import CONFIG, DB
@@ -53,6 +56,7 @@ def _filters_and_options(request: web.Request) -> tuple[ReportFilters, ReportOpt
         raise ReportError("'limit' and 'min_conversations' must be whole numbers.") from None
     options = ReportOptions(period=query.get("period", "day"), limit=limit,
                             min_conversations=min_conversations,
+                            measure=query.get("measure", "auto"),
                             models_dir=_models_dir(request))
     return filters, options
 
@@ -82,6 +86,9 @@ async def list_reports(request: web.Request) -> web.Response:
         "user": {"username": user.username, "role": user.role},
         "reports": [{"name": s.name, "title": s.title} for s in REPORTS.values()],
         "filters": {**choices, "outcome": list(OUTCOMES), "period": ["day", "week"]},
+        # raw name -> words (the page shows the words, the raw name on hover)
+        "labels": labels([*choices["intent"], *choices["channel"], *choices["segment"],
+                          *OUTCOMES]),
         "models": {name: None if info is None else info.to_dict()
                    for name, info in infos.items()},
     })
@@ -97,6 +104,22 @@ async def get_report(request: web.Request) -> web.Response:
         status = 404 if name not in REPORTS else 400
         return json_error(status, str(exc))
     return web.json_response(report.to_dict())
+
+
+async def get_transcript(request: web.Request) -> web.Response:
+    """One conversation's redacted messages, for the dashboard's drill-down."""
+    require(request, ANALYST_ROLES)
+    conversation_id = request.match_info["conversation_id"]
+
+    def read() -> dict:
+        with _engine(request).connect() as conn:
+            return transcript(conn, conversation_id, naive_utc_now())
+
+    try:
+        body = await asyncio.to_thread(read)
+    except TranscriptNotFound as exc:
+        return json_error(404, str(exc))
+    return web.json_response(body, headers={"Cache-Control": "no-store"})
 
 
 async def get_report_csv(request: web.Request) -> web.StreamResponse:
@@ -169,3 +192,4 @@ def add_dashboard_routes(app: web.Application) -> None:
     app.router.add_get("/api/reports/{name:[a-z0-9-]+}.csv", get_report_csv)
     app.router.add_get("/api/reports/{name:[a-z0-9-]+}", get_report)
     app.router.add_get("/api/export/messages.csv", export_messages)
+    app.router.add_get("/api/analytics/conversations/{conversation_id}", get_transcript)
