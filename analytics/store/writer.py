@@ -169,7 +169,9 @@ class ConversationLog:
             self._flush_waiters += 1
             self._cond.notify_all()
             try:
-                return self._cond.wait_for(lambda: self._done >= target, timeout)
+                # close() wakes every waiter: a server stopping must not wait out their timeouts
+                self._cond.wait_for(lambda: self._done >= target or self._closed, timeout)
+                return self._done >= target
             finally:
                 self._flush_waiters -= 1
 

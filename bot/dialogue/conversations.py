@@ -156,9 +156,12 @@ class ConversationService:
                 raise ConversationForbidden(
                     f"conversation '{conversation_id}' belongs to a verified customer; "
                     "continue it with that customer's signed id")
-            if message_id and await self.message_ids.seen(cached, message_id):
+            if message_id and message_id in cached.recent_message_ids:
                 logger.info("conversation %s: dropped resent message %s", conversation_id, message_id)
                 return []
+            # Was it handled in another conversation or process, or long ago? The store is
+            # asked while the NLU parses.
+            handled_elsewhere = self.message_ids.look_up(message_id)
             # The turn works on a copy: if anything fails, the cached state is as it was and
             # the client's resend of the same message is handled, not dropped.
             state = cached.working_copy()
@@ -169,6 +172,9 @@ class ConversationService:
                 state.status = "bot"  # writing again after a resolution reopens it with the bot
             received = time.time()
             parse = await self.nlu.parse(text)
+            if await self.message_ids.found(handled_elsewhere):
+                logger.info("conversation %s: dropped resent message %s", conversation_id, message_id)
+                return []
             if self.reminders is not None:
                 try:
                     await self.reminders.cancel_on_user_message(state.id)
@@ -176,16 +182,14 @@ class ConversationService:
                     logger.warning("conversation %s: could not cancel its kill_on_user_msg "
                                    "reminders (%s)", conversation_id, exc)
             reply = await self._respond(state, text, parse, message_id)
-            if message_id and not await self.message_ids.claim(state.id, message_id):
-                # handled meanwhile by a turn of another conversation or process: keep that one
+            kept = await asyncio.to_thread(self._keep_turn, state, parse, reply, received,
+                                           message_id)
+            if kept is None:  # another conversation or process handled it meanwhile
                 logger.info("conversation %s: dropped message %s, handled elsewhere",
                             conversation_id, message_id)
                 return []
+            tracker, records = kept
             self._remember(state)
-            tracker = self.save_state(state)
-            records = self._log_turn(state, parse, reply, received, message_id)
-            # The ack or REST reply follows: from here on the message survives kill -9.
-            await asyncio.to_thread(self.log.sync)
             await self.hub.save_state(state.id, tracker)
             await self._notify(state.id, {"type": "turn", "status": state.status,
                                           "intent": parse.intent.name, "records": records,
@@ -269,6 +273,19 @@ class ConversationService:
             await self.trigger_intent(conversation_id, intent, list(entities or []))
         except ConversationNotFound:
             logger.warning("reminder for unknown conversation %s dropped", conversation_id)
+
+    def _keep_turn(self, state: ConversationState, parse: ParseResult, reply: TurnResult,
+                   received: float, message_id: str | None
+                   ) -> tuple[dict, list[MessageRecord]] | None:
+        """Keep a customer turn, on a worker thread and in one hop: claim its message id (None
+        when another turn had it), log the turn, and fsync the log. The ack or REST reply
+        follows, and from then on the message survives kill -9."""
+        if message_id and not self.message_ids.claim_blocking(state.id, message_id):
+            return None
+        tracker = self.save_state(state)
+        records = self._log_turn(state, parse, reply, received, message_id)
+        self.log.sync()
+        return tracker, records
 
     def _log_turn(self, state: ConversationState, parse: ParseResult | None, reply: TurnResult,
                   received: float, message_id: str | None) -> list[MessageRecord]:

@@ -263,3 +263,20 @@ def test_naive_and_aware_timestamps_are_stored_as_utc(engine):
         )
     stored = ConversationStore(engine, bcrypt_rounds=4).messages("web-tz")[0].created_at
     assert stored == aware.astimezone(UTC).replace(tzinfo=None)
+
+
+def test_close_wakes_a_flush_waiting_in_another_thread(tmp_path):
+    import threading
+
+    down = make_engine(f"sqlite:///{tmp_path / 'missing' / 'x.db'}", busy_timeout=0.05)
+    log = ConversationLog(down, spool_dir=tmp_path / "spool", max_backoff=0.1)
+    log.start()
+    log.write(MessageRecord(conversation_id="never", sender="user", text="waiting"))
+    results: list[bool] = []
+    waiter = threading.Thread(target=lambda: results.append(log.flush(timeout=60)))
+    waiter.start()
+    started = time.monotonic()
+    log.close(timeout=0.2)
+    waiter.join(timeout=10)
+    down.dispose()
+    assert results == [False] and time.monotonic() - started < 5
