@@ -18,6 +18,7 @@ from analytics.store.writer import ConversationLog
 from bot.channels.rest import add_rest_channel
 from bot.channels.sockets import CustomerSockets
 from bot.channels.websocket import add_websocket_channel
+from bot.broker.publisher import EventBroker
 from bot.config import Config
 from bot.console.routes import add_agent_console
 from bot.dashboard.routes import add_dashboard_routes
@@ -89,6 +90,12 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     service = ConversationService(processor, nlu, store, log,
                                   lookup_customer=lookup_customer, hub=hub, reminders=reminders,
                                   raw_text=raw_text, db=db)
+    broker = None
+    if config.event_broker is not None:  # endpoints.yml's event_broker
+        spool = config.spool_dir or config.project_dir / ".carebot" / "spool"
+        broker = EventBroker(config.event_broker, spool / "event-broker")
+        await asyncio.to_thread(broker.start)
+        service.event_stream = broker.publish
     await service.start()
     sessions = Sessions(SessionStore(db))
     await sessions.purge_expired()
@@ -108,6 +115,8 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     await nlu.close()
     await assistant.close()
     await hub.close()
+    if broker is not None:  # what RabbitMQ has not confirmed in 10 s is spooled
+        await asyncio.to_thread(broker.close, 10.0)
     if not await asyncio.to_thread(log.close, 30.0):
         logger.error("conversation log could not be written; unwritten records were spooled")
     db.dispose()

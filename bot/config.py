@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from bot.broker.settings import EndpointsError, PikaSettings, read_deployment_endpoints
 from bot.monitoring.settings import (
     AbuseSettings,
     MonitoringSettings,
@@ -295,6 +296,8 @@ class Config:
     # only the redacted text
     raw_text_keys: tuple[str, ...] = ()
     raw_text_retention_days: int = 30
+    # endpoints.yml's event_broker: every tracker event goes to this RabbitMQ (bot/broker)
+    event_broker: PikaSettings | None = None
     # the environment Config was read from: fills ${NAME} in the Rasa project's files
     environ: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -324,16 +327,24 @@ class Config:
             abuse = abuse_settings(settings.get("abuse") or {})
         except MonitoringSettingsError as exc:
             raise SettingsError(f"{settings_path}: {exc}") from None
+        try:
+            endpoints = read_deployment_endpoints(project_dir, env)
+        except EndpointsError as exc:
+            raise SettingsError(str(exc)) from None
         privacy = settings.get("privacy") or {}
         retention = env.get("CAREBOT_RAW_TEXT_RETENTION_DAYS",
                             privacy.get("raw_text_retention_days", 30))
         return cls(
             project_dir=project_dir,
-            database_url=env.get("CAREBOT_DATABASE_URL") or _default_db_url(project_dir),
+            # CAREBOT_DATABASE_URL / CAREBOT_REDIS_URL win over endpoints.yml's tracker_store
+            # and lock_store
+            database_url=env.get("CAREBOT_DATABASE_URL") or endpoints.database_url
+            or _default_db_url(project_dir),
             models_dir=models_dir,
             base_models_dir=Path(env.get("CAREBOT_BASE_MODELS_DIR")
                                  or Path(sys.prefix) / "share" / "carebot" / "base-models"),
-            redis_url=env.get("CAREBOT_REDIS_URL") or None,
+            redis_url=env.get("CAREBOT_REDIS_URL") or endpoints.redis_url,
+            event_broker=endpoints.event_broker,
             host=env.get("CAREBOT_HOST", "127.0.0.1"),
             port=int(env.get("CAREBOT_PORT", "8080")),
             widget_secret=env.get("CAREBOT_WIDGET_SECRET") or None,

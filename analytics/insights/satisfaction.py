@@ -35,6 +35,7 @@ from analytics.reports.scope import (
     conversations_in,
     has_filters,
     outcome_expr,
+    scope,
 )
 from analytics.reports.types import Column, Report
 from analytics.store.records import naive_utc_now
@@ -89,9 +90,12 @@ class SatisfactionFit:
     drivers: list[dict[str, Any]]
 
 
-def load_features(conn: Connection, now: datetime | None = None) -> pd.DataFrame:
-    """One row per conversation with a customer message: the features and the rating."""
+def load_features(conn: Connection, now: datetime | None = None,
+                  filters: ReportFilters | None = None) -> pd.DataFrame:
+    """One row per conversation with a customer message (that ``filters`` select, if
+    given): the features and the rating."""
     now = now or naive_utc_now()
+    window = scope(filters or ReportFilters(), now, customers=True)
     resolved_by_agent = (
         select(E.c.conversation_id,
                func.min(E.c.created_at).label("handoff_at"),
@@ -120,11 +124,10 @@ def load_features(conn: Connection, now: datetime | None = None) -> pd.DataFrame
                resolved_by_agent.c.resolved_escalations, orders.c.orders_before,
                orders.c.spend_before)
         .select_from(
-            C.join(F, F.c.conversation_id == C.c.id)
-            .outerjoin(CU, CU.c.id == C.c.customer_id)
+            window.from_
             .outerjoin(resolved_by_agent, resolved_by_agent.c.conversation_id == C.c.id)
             .outerjoin(orders, orders.c.conversation_id == C.c.id))
-        .where(F.c.user_messages > 0)
+        .where(*window.where)
     )
     raw = pd.DataFrame(conn.execute(query).mappings().all())
     return build_features(raw)

@@ -114,9 +114,11 @@ def worst_intents(conn: Connection, filters: ReportFilters, options: ReportOptio
     for r in rows:
         quotes = _quotes(conn, filters, options, r["intent"], limit=1)
         r["example"] = quotes[0]["text"] if quotes else None
+        r["example_conversation_id"] = quotes[0]["conversation_id"] if quotes else None
     return Report("worst-intents", "Where customers are least satisfied",
                   [*INTENT_COLUMNS, Column("lost_sentiment", "Lost sentiment", "float"),
-                   Column("example", "In their words")], rows, filters,
+                   Column("example", "In their words"),
+                   Column("example_conversation_id", "Example conversation")], rows, filters,
                   meta={"min_conversations": options.min_conversations,
                         "overall_sentiment": round(overall, 4)},
                   notes=["Ranked by lost sentiment: conversations × how far the intent's "

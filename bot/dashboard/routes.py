@@ -31,10 +31,12 @@ from analytics.store.records import naive_utc_now
 from bot.web.auth import ANALYST_ROLES, require
 from bot.web.errors import json_error
 from bot.web.keys import CONFIG, DB
+from bot.web.origins import forbid_other_origins
 
 logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parents[1] / "static"
+REFIT_LOCK = web.AppKey("dashboard_refit_lock", asyncio.Lock)
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
@@ -122,6 +124,24 @@ async def get_transcript(request: web.Request) -> web.Response:
     return web.json_response(body, headers={"Cache-Control": "no-store"})
 
 
+async def refit_models(request: web.Request) -> web.Response:
+    """Fit the drivers and segment models on the filtered conversations (nothing saved)."""
+    require(request, ANALYST_ROLES)
+    forbid_other_origins(request)  # a POST: no cross-site requests
+    from analytics.insights.refit import refit_on_filters
+
+    try:
+        filters, options = _filters_and_options(request)
+    except ReportError as exc:
+        return json_error(400, str(exc))
+    lock = request.config_dict[REFIT_LOCK]
+    if lock.locked():  # two cores shared by everyone: one fit at a time
+        return json_error(429, "A refit is already running; try again when it has finished.")
+    async with lock:
+        body = await asyncio.to_thread(refit_on_filters, _engine(request), filters, options)
+    return web.json_response(body, headers={"Cache-Control": "no-store"})
+
+
 async def get_report_csv(request: web.Request) -> web.StreamResponse:
     require(request, ANALYST_ROLES)
     name = request.match_info["name"]
@@ -193,3 +213,5 @@ def add_dashboard_routes(app: web.Application) -> None:
     app.router.add_get("/api/reports/{name:[a-z0-9-]+}", get_report)
     app.router.add_get("/api/export/messages.csv", export_messages)
     app.router.add_get("/api/analytics/conversations/{conversation_id}", get_transcript)
+    app.router.add_post("/api/models/refit", refit_models)
+    app[REFIT_LOCK] = asyncio.Lock()

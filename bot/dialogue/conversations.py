@@ -81,6 +81,9 @@ class ConversationService:
         self.hub = hub or Hub()  # locks, and with Redis the state shared between processes
         self._states: OrderedDict[str, ConversationState] = OrderedDict()
         self._listeners: list[Listener] = []
+        # gets each conversation's new Rasa events as they are stored (bot/broker): it must
+        # not block, as it runs inside the turn
+        self.event_stream: Callable[[str, list[dict]], None] | None = None
         self.message_ids = MessageIds(MessageReceipts(db))  # each client id handled once, ever
         # every conversation waiting for a person stays in the agents' queue
         self.handoffs = Handoffs(db, log, lock=self.lock, get_state=self.get_state,
@@ -317,6 +320,9 @@ class ConversationService:
         return records
 
     def save_state(self, state: ConversationState) -> dict:
+        new_events = state.take_unstreamed()
+        if new_events and self.event_stream is not None:
+            self.event_stream(state.id, new_events)
         tracker = state.to_dict()
         self.log.write(ConversationRecord(
             id=state.id, channel=state.channel, customer_id=state.customer_db_id,

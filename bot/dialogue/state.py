@@ -39,6 +39,8 @@ class ConversationState:
     # {"reason", "priority"} of the latest handoff: a conversation escalated while the
     # database was down is put in the agents' queue with them later (bot/dialogue/handoffs.py)
     handoff: dict | None = None
+    # how many of ``events`` were handed to the event broker (endpoints.yml event_broker)
+    streamed_events: int = 0
 
     # -- read from the events ---------------------------------------------------------------
 
@@ -81,7 +83,15 @@ class ConversationState:
         keep_from = next((i for i in reversed(starts) if len(self.events) - i <= MAX_EVENTS), None)
         if keep_from:
             # the action_session_start just before the session_started stays with it
-            del self.events[:max(0, keep_from - 1)]
+            dropped = max(0, keep_from - 1)
+            del self.events[:dropped]
+            self.streamed_events = max(0, self.streamed_events - dropped)
+
+    def take_unstreamed(self) -> list[dict]:
+        """The events not handed to the event broker yet; from now on they count as handed."""
+        new = self.events[self.streamed_events:]
+        self.streamed_events = len(self.events)
+        return new
 
     def working_copy(self) -> ConversationState:
         """A copy a turn can change freely: the lists a turn appends to are copied, the event
@@ -103,6 +113,8 @@ class ConversationState:
     @classmethod
     def from_dict(cls, data: dict) -> ConversationState:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        # a state stored before Carebot streamed events: its history is not streamed now
+        known.setdefault("streamed_events", len(known.get("events") or []))
         return cls(**known)
 
     def rasa_tracker(self, domain: Domain | None = None) -> dict:

@@ -8,11 +8,13 @@ from pathlib import Path
 from bot.dialogue.project.model import Endpoints
 from bot.dialogue.project.yamlio import read_rasa_yaml
 
-# Rasa's endpoint sections; Carebot uses action_endpoint and keeps the others to report.
+# Rasa's endpoint sections; Carebot uses action_endpoint here, and tracker_store, lock_store
+# and event_broker in its settings (bot/broker/settings.py); it reports the others.
 ENDPOINT_KEYS = (
     "version", "action_endpoint", "tracker_store", "lock_store", "event_broker", "models",
     "nlg", "nlu",
 )
+DEPLOYMENT_KEYS = ("tracker_store", "lock_store", "event_broker")
 ACTION_ENDPOINT_KEYS = ("url", "token", "token_name", "headers", "params", "basic_auth",
                         "cafile", "timeout")
 # credentials.yml channels Carebot serves: rest (its REST webhook), socketio (its WebSocket
@@ -53,6 +55,8 @@ def read_endpoints(root: Path, warnings: list[str],
         if key in ("version", "action_endpoint") or value is None:
             continue
         endpoints.other[key] = value
+        if key in DEPLOYMENT_KEYS:  # read with Carebot's settings (bot/config.py)
+            continue
         warnings.append(f"{path}:{doc.line_of(key)}: '{key}' is not used by Carebot, which keeps "
                         "conversations in its own database (CAREBOT_DATABASE_URL); remove it "
                         "to silence this")

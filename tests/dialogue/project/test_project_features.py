@@ -298,15 +298,18 @@ def test_unsupported_channels_are_one_warning_each(rasa_init: Path):
         "channel"]
 
 
-def test_endpoints_expand_environment_variables_and_report_unused_stores(rasa_init: Path):
+def test_endpoints_expand_environment_variables_and_report_unused_sections(rasa_init: Path):
     endpoints = rasa_init / "endpoints.yml"
+    # tracker_store is read with Carebot's settings (tests/broker); nlg is not used
     endpoints.write_text('action_endpoint:\n  url: "http://${ACTIONS_HOST}:5055/webhook"\n'
-                         "  token: secret\ntracker_store:\n  type: redis\n")
+                         "  token: secret\nnlg:\n  url: http://nlg:5056\n"
+                         "tracker_store:\n  type: sql\n")
     project = load_project(rasa_init, env={"ACTIONS_HOST": "actions.internal"})
     assert project.endpoints.action_endpoint_url == "http://actions.internal:5055/webhook"
     assert project.endpoints.action_endpoint_token == "secret"
-    assert project.endpoints.other == {"tracker_store": {"type": "redis"}}
-    assert project.warnings == [f"{endpoints}:4: 'tracker_store' is not used by Carebot, which "
+    assert project.endpoints.other == {"nlg": {"url": "http://nlg:5056"},
+                                       "tracker_store": {"type": "sql"}}
+    assert project.warnings == [f"{endpoints}:4: 'nlg' is not used by Carebot, which "
                                 "keeps conversations in its own database "
                                 "(CAREBOT_DATABASE_URL); remove it to silence this"]
     with pytest.raises(BotFileError, match=rf"^{endpoints}:2: environment variable "
