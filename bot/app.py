@@ -15,10 +15,10 @@ from analytics.store.reads import ConversationStore
 from analytics.store.sessions import SessionStore
 from analytics.store.shop import ShopRepository
 from analytics.store.writer import ConversationLog
+from bot.broker.publisher import EventBroker
 from bot.channels.rest import add_rest_channel
 from bot.channels.sockets import CustomerSockets
 from bot.channels.websocket import add_websocket_channel
-from bot.broker.publisher import EventBroker
 from bot.config import Config
 from bot.console.routes import add_agent_console
 from bot.dashboard.routes import add_dashboard_routes

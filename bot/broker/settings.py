@@ -9,7 +9,7 @@ so an ``endpoints.yml`` written for Rasa works unchanged; keys Rasa does not hav
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -37,7 +37,7 @@ class PikaSettings:
     host: str = "localhost"
     port: int = 5672
     username: str = "guest"
-    password: str = "guest"
+    password: str = field(default="guest", repr=False)
     queues: tuple[str, ...] = (DEFAULT_QUEUE,)
     exchange_name: str = DEFAULT_EXCHANGE
     retry_delay_in_seconds: float = 5.0
