@@ -157,6 +157,7 @@ def users_add(config: Config, name: str, role: str, password: str) -> None:
 from bot.cli.actions_server import run_group  # noqa: E402
 from bot.cli.analytics import add_analytics_commands  # noqa: E402
 from bot.cli.dialogue import seed_if_empty, shell, test, train  # noqa: E402
+from bot.cli.export import export_command  # noqa: E402
 from bot.cli.nlu import nlu_group, sentiment_group  # noqa: E402
 from bot.cli.privacy import privacy_group  # noqa: E402
 from bot.cli.project import data_group, init_command  # noqa: E402
@@ -175,6 +176,7 @@ main.add_command(privacy_group)  # privacy purge / forget
 users.add_command(users_password)
 users.add_command(users_remove)
 add_analytics_commands(main)  # report, analytics retrain / rebuild-facts, simulate
+main.add_command(export_command)  # export --format parquet DIR
 
 if __name__ == "__main__":
     sys.exit(main())
