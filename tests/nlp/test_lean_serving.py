@@ -171,3 +171,27 @@ def test_the_base_models_carry_their_tokenizer(base_dir):
     assert (base_dir / TOKENIZER_FILE).exists()
     assert base_models_servable(base_dir)
     assert tokenizer_path(base_dir) == base_dir / TOKENIZER_FILE
+
+
+def test_a_runtime_install_trains_project_models_on_the_exported_graph(base_dir, nlu_yaml,
+                                                                        tmp_path):
+    """Without torch (hidden, as on the runtime image) a project's own models still train on
+    the exported base models; building base models says which extra it needs."""
+    hide = "import sys\nfor m in ('torch', 'transformers'): sys.modules[m] = None\n"
+    trained = run_python(
+        hide + "from pathlib import Path\nfrom nlp.train import train_project\n"
+        f"report = train_project([Path({str(nlu_yaml)!r})], None, Path({str(tmp_path / 'p')!r}),"
+        f" Path({str(base_dir)!r}), progress=False)\n"
+        "print(report.encoder_backend, sorted(report.intents))\n"
+    )
+    assert trained.returncode == 0, trained.stderr
+    assert trained.stdout.split()[0].startswith("onnxruntime")
+    assert (tmp_path / "p" / "intent.joblib").exists()
+
+    empty = tmp_path / "empty-base"
+    refused = run_python(
+        hide + "from nlp.train import build_base_models\n"
+        f"build_base_models({str(empty)!r}, progress=False)\n"
+    )
+    assert refused.returncode != 0
+    assert "carebot[train]" in refused.stderr and "torch" in refused.stderr
