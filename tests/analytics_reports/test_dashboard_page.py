@@ -221,3 +221,156 @@ def test_count_axes_have_whole_number_ticks(page, dashboard_url):
     ticks = page.eval_on_selector_all(
         "#chart-time .y2tick text, #chart-intents .xtick text", "els => els.map(e => e.textContent)")
     assert ticks and all("." not in t for t in ticks), ticks
+
+
+# -- what to fix first, drill-down, previous period, words, refitting ---------------------
+
+
+def test_what_to_fix_first_is_on_the_first_screen_ranked_with_examples(page, dashboard_url):
+    log_in(page, dashboard_url, "ana")
+    wait_until_loaded(page)
+    items = page.locator("#fix-first-list > li")
+    assert items.count() == 5
+    # the hostile refund message (-0.99) loses most: conversations x gap below the average
+    first = items.first.locator("strong")
+    assert first.inner_text() == "Refund status" and first.get_attribute("title") == "refund_status"
+    assert "n = 1" in items.first.inner_text() and "ratings" in items.first.inner_text()
+    names = [items.nth(i).locator("strong").get_attribute("title") for i in range(5)]
+    assert names == ["refund_status", "complaint", "human_agent", "nlu_fallback", "return_item"]
+    assert items.nth(3).locator("strong").inner_text() == "Not understood"
+    top = page.evaluate("document.getElementById('fix-first').getBoundingClientRect().top")
+    assert top < page.viewport_size["height"], top
+    assert HOSTILE in items.first.inner_text()  # the quote, as text
+    assert page.locator("img[src=x]").count() == 0 and page.dialogs == []
+
+
+def test_an_example_opens_its_redacted_transcript_as_text(page, dashboard_url):
+    log_in(page, dashboard_url, "ana")
+    wait_until_loaded(page)
+    page.locator("#fix-first-list > li").first.locator("a.conversation-link").first.click()
+    page.wait_for_selector("#transcript[open] .message")
+    assert page.inner_text("#transcript-title") == "Conversation c-hostile"
+    assert page.inner_text("#transcript-messages .message.user .text") == HOSTILE
+    assert "CSAT 1" in page.inner_text("#transcript-summary")
+    assert page.locator("img[src=x]").count() == 0 and page.dialogs == []
+    assert page.evaluate("location.hash") == "#conversation=c-hostile"
+    page.click("#transcript-close")
+    page.wait_for_selector("#transcript", state="hidden")
+    assert page.errors == []
+
+
+def test_conversation_ids_and_quotes_link_to_the_transcript(page, dashboard_url):
+    log_in(page, dashboard_url, "ana")
+    wait_until_loaded(page)
+    link = page.locator("#table-conversations a.conversation-link", has_text="c2")
+    link.click()
+    page.wait_for_selector("#transcript[open] .message")
+    texts = page.locator("#transcript-messages .text").all_inner_texts()
+    assert texts[0] == "this is the worst service ever" and len(texts) == 4
+    page.click("#transcript-close")
+    quote = page.locator("#table-voices a.conversation-link", has_text="just give me a human")
+    quote.click()
+    page.wait_for_function(
+        "document.getElementById('transcript-title').textContent === 'Conversation c2'")
+    assert page.errors == []
+
+
+def test_a_transcript_link_opened_directly_shows_the_conversation(page, dashboard_url):
+    log_in(page, dashboard_url, "ana")
+    wait_until_loaded(page)
+    page.goto(dashboard_url + "/analytics#conversation=c4")
+    page.wait_for_selector("#transcript[open] .message")
+    assert "Return item" in page.inner_text("#transcript-messages")
+    assert "Handed to a person" in page.inner_text("#transcript-summary")
+
+
+def test_every_kpi_shows_its_change_against_the_previous_period(page, dashboard_url):
+    log_in(page, dashboard_url, "ana")
+    wait_until_loaded(page)
+    assert "Set both dates" in page.inner_text("#kpis-note")
+    page.fill("input[name=from]", "2026-11-09")
+    page.fill("input[name=to]", "2026-11-10")
+    page.click("#filters button[type=submit]")
+    page.wait_for_selector(".kpi .change")
+    wait_until_loaded(page)
+    cards = page.locator(".kpi")
+    assert cards.count() == page.locator(".kpi .change").count() > 5
+    # 11-09..11-10: c4, c5, c6; the two days before (11-07..11-08): nothing
+    assert page.locator(".kpi .value").first.inner_text() == "3"
+    assert "2026-11-07 to 2026-11-08" in page.inner_text("#kpis-note")
+    csat = page.locator(".kpi", has_text="Average rating")
+    assert "n = 2" in csat.inner_text() and "previous period: no data" in csat.inner_text()
+    assert page.errors == []
+
+
+def test_names_are_words_with_the_raw_name_on_hover(page, dashboard_url):
+    log_in(page, dashboard_url, "ana")
+    wait_until_loaded(page)
+    option = page.locator("select[name=intent] option[value=nlu_fallback]")
+    assert option.inner_text() == "Not understood" and option.get_attribute("title") == "nlu_fallback"
+    ticks = page.eval_on_selector_all("#chart-intents .ytick text", "els => els.map(e => e.textContent)")
+    assert "Not understood" in ticks and "nlu_fallback" not in ticks
+    cell = page.locator("#table-conversations td[data-raw=return_item]").first
+    assert cell.inner_text() == "Return item" and cell.get_attribute("title") == "return_item"
+
+
+def test_clicking_a_channel_bar_narrows_every_panel_to_it(page, dashboard_url):
+    log_in(page, dashboard_url, "ana")
+    wait_until_loaded(page)
+    page.evaluate("document.getElementById('chart-channel').scrollIntoView({block: 'center'})")
+    bars = [b.bounding_box() for b in page.locator("#chart-channel .point path").all()]
+    box = max(bars, key=lambda b: b["height"])  # a CSAT bar: the easiest to hit
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x - 5, y - 5)
+    page.mouse.move(x, y, steps=5)  # Plotly clicks the point it hovers
+    page.wait_for_selector("#chart-channel .hoverlayer .hovertext")
+    page.mouse.down()
+    page.mouse.up()
+    page.wait_for_function("document.querySelector('select[name=channel]').value !== ''")
+    wait_until_loaded(page)
+    channel = page.eval_on_selector("select[name=channel]", "s => s.value")
+    expected = {"rest": "2", "websocket": "5"}[channel]
+    page.wait_for_function(f"document.querySelector('.kpi .value').textContent === '{expected}'")
+
+
+def test_the_models_say_they_are_all_time_until_refitted_on_the_filters(page, dashboard_url):
+    log_in(page, dashboard_url, "ana")
+    wait_until_loaded(page)
+    assert page.inner_text("#drivers-title") == "What drives CSAT (all-time fit)"
+    page.select_option("select[name=channel]", "websocket")
+    page.click("#filters button[type=submit]")
+    wait_until_loaded(page)
+    page.click("#refit")
+    page.wait_for_selector("#refit-status:has-text('Fitted on these filters')")
+    wait_until_loaded(page)
+    # websocket: c1, c2, c4 rated (5, 2, 1) and the hostile one (1): four ratings
+    assert page.inner_text("#drivers-title") == "What drives CSAT (fitted on these filters, n = 4)"
+    assert "Not enough ratings" in page.inner_text("#drivers-note")
+    assert page.is_hidden("#chart-drivers")
+    assert "fitted on these filters" in page.inner_text("#segments-title")
+    assert "segmentation needs 20" in page.inner_text("#segments-note")
+    page.click("#refit-clear")
+    wait_until_loaded(page)
+    assert page.inner_text("#drivers-title") == "What drives CSAT (all-time fit)"
+    assert page.errors == []
+
+
+@pytest.mark.parametrize("width,height,name", [(1366, 768, "desktop"), (390, 844, "phone")])
+def test_every_card_renders_without_console_errors(browser, dashboard_url, width, height, name):
+    context = browser.new_context(viewport={"width": width, "height": height})
+    watched = Watched(context.new_page())
+    watched.page.on("pageerror", lambda e: watched.errors.append(str(e)))
+    watched.page.on("console", lambda m: m.type == "error" and "Failed to load resource"
+                    not in m.text and watched.errors.append(m.text))
+    try:
+        log_in(watched, dashboard_url, "ana")
+        wait_until_loaded(watched)
+        assert "could not draw" not in watched.inner_text("#status")
+        for card in watched.locator("section.card").all():
+            assert card.is_visible() and card.bounding_box()["height"] > 40
+        assert watched.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+        ARTIFACTS.mkdir(exist_ok=True)
+        watched.screenshot(path=str(ARTIFACTS / f"analytics-{name}.png"), full_page=True)
+        assert watched.errors == []
+    finally:
+        context.close()
