@@ -103,6 +103,10 @@ class EventBroker:
     def start(self) -> None:
         """Start the publishing thread (it connects, and keeps trying while RabbitMQ is away)."""
         logger.info("event broker: publishing tracker events to %s", self.settings.describe())
+        # aiormq logs each lost connection with a traceback; ours says once that RabbitMQ went
+        # away and once that it is back
+        for name in ("aiormq", "aio_pika"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
         self._thread = threading.Thread(target=self._run, name="event-broker", daemon=True)
         self._thread.start()
         self._started.wait(10)
@@ -229,7 +233,12 @@ class EventBroker:
         with self._lock:
             taken = list(self._incoming)
             self._incoming.clear()
-        self._unsent.extend(event_message(cid, event) for cid, event in taken)
+        for cid, event in taken:
+            try:
+                self._unsent.append(event_message(cid, event))
+            except (TypeError, ValueError) as exc:  # not an event dict: say so, go on
+                logger.error("event broker: conversation %s: cannot publish %r: %s", cid,
+                             event, exc)
 
     def _next_batch(self) -> list[bytes]:
         """Oldest first: a claimed spool file, then the memory queue."""
