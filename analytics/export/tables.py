@@ -10,13 +10,12 @@ export rewrites the partitions it touched.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import ColumnElement, FromClause, Select, func, select
+from sqlalchemy import ColumnElement, FromClause, Select, Text, cast, func, select
 
 from analytics.store.schema import Conversation, ConversationFacts, Escalation, Event, Message
 
@@ -29,11 +28,9 @@ ES = Escalation.__table__
 TIMESTAMP = pa.timestamp("us", tz="UTC")  # the store's naive UTC times, marked as UTC
 
 
-def _json(value: Any) -> str | None:
-    if value is None:
-        return None
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                      default=str)
+def _json_text(column: ColumnElement[Any]) -> ColumnElement[str]:
+    """A JSON column as the text stored (faster than decoding and encoding it again)."""
+    return cast(column, Text)
 
 
 @dataclass(frozen=True)
@@ -117,10 +114,10 @@ MESSAGES = ExportTable(
         _col("text", M.c.text, pa.string()),  # redacted: [EMAIL], [ORDER_ID]...
         _col("intent", M.c.intent, pa.string()),
         _col("confidence", M.c.confidence, pa.float64()),
-        _col("entities", M.c.entities, pa.string(), _json),  # values that are PII redacted
+        _col("entities", _json_text(M.c.entities), pa.string()),  # values that are PII redacted
         _col("sentiment_label", M.c.sentiment_label, pa.string()),
         _col("sentiment_score", M.c.sentiment_score, pa.float64()),
-        _col("data", M.c.data, pa.string(), _json),
+        _col("data", _json_text(M.c.data), pa.string()),
         _col("created_at", M.c.created_at, TIMESTAMP),
     ),
     from_=M, partition_by=M.c.created_at, key=M.c.id, append_only=True,
@@ -133,7 +130,7 @@ EVENTS = ExportTable(
         _col("conversation_id", E.c.conversation_id, pa.string()),
         _col("type", E.c.type, pa.string()),
         _col("actor", E.c.actor, pa.string()),
-        _col("data", E.c.data, pa.string(), _json),
+        _col("data", _json_text(E.c.data), pa.string()),
         _col("created_at", E.c.created_at, TIMESTAMP),
     ),
     from_=E, partition_by=E.c.created_at, key=E.c.id, append_only=True,

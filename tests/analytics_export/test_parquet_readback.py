@@ -3,6 +3,7 @@ figures as Carebot's own, and none of the customer's words that analytics never 
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -98,3 +99,18 @@ def test_ratings_carry_when_the_customer_rated(exported):
         rated, timed = db.sql(f"""SELECT count(*), count(rated_at)
                                   FROM {parquet(exported, 'ratings')}""").fetchone()
     assert rated == timed  # every rating in the demo store has its csat event
+
+
+def test_json_columns_hold_json_an_engine_can_query(exported):
+    with duckdb.connect() as db:
+        events, agreeing = db.sql(f"""
+            SELECT count(*), count(*) FILTER (
+                     WHERE CAST(json_extract(e.data, '$.rating') AS INTEGER) = r.rating)
+            FROM {parquet(exported, 'events')} e
+            JOIN {parquet(exported, 'ratings')} r USING (conversation_id)
+            WHERE e.type = 'csat'""").fetchone()
+        entities = db.sql(f"""SELECT entities FROM {parquet(exported, 'messages')}
+                              WHERE conversation_id = '{PRIVATE_CONVERSATION}'
+                                AND sender = 'user'""").fetchone()[0]
+    assert events > 0 and agreeing == events
+    assert json.loads(entities)[0]["value"] == "[EMAIL]"
