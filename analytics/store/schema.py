@@ -318,6 +318,26 @@ class MessageReceipt(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+# -- the NLU inbox: customer messages a bot builder labelled (revision 0007) -------------
+
+
+class NluReviewLabel(Base):
+    """A customer message the bot understood badly, labelled by a bot builder with the intent
+    it meant (or marked out of scope); written into the project's NLU data on export
+    (analytics/insights/nlu_inbox.py). The text is the redacted one, copied at labelling."""
+
+    __tablename__ = "nlu_review_labels"
+
+    message_id: Mapped[str] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    intent: Mapped[str | None] = mapped_column(String(64))  # None: out of scope
+    predicted_intent: Mapped[str | None] = mapped_column(String(64))
+    labelled_by: Mapped[str] = mapped_column(String(64))
+    labelled_at: Mapped[datetime] = mapped_column(DateTime)
+    exported_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+
+
 # Reports quote customer messages most negative first, overall and per intent.
 _CUSTOMER_MESSAGE = text("sender = 'user'")
 Index("ix_messages_user_intent_sentiment", Message.intent, Message.sentiment_score,
