@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -26,8 +28,8 @@ from bot.dialogue.actions.lookup_guard import LookupGuard
 from bot.dialogue.actions.reminders import ReminderScheduler
 from bot.dialogue.assistant import ModelsMissing, load_assistant
 from bot.dialogue.conversations import ConversationService
-from bot.dialogue.hub import make_hub
 from bot.dialogue.nlu_batcher import NLUService
+from bot.dialogue.socket_hub import connect_hub
 from bot.monitoring.routes import add_monitoring
 from bot.privacy import RawText
 from bot.retention import add_raw_text_retention
@@ -72,7 +74,9 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
             return None
         return {"id": store.customer_id_for(external_id), "email": info.email, "vip": info.vip}
 
-    hub = await make_hub(config.redis_url)
+    # a worker whose supervisor is gone stops (SIGTERM: a clean shutdown) rather than serve alone
+    hub = await connect_hub(config.redis_url, socket_path=config.hub_socket,
+                            on_lost=lambda: os.kill(os.getpid(), signal.SIGTERM))
     reminders = ReminderScheduler(db)
     limiter = RateLimiter(config.limits, config.redis_url)
     logger.info(limiter.describe())

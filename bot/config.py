@@ -276,6 +276,8 @@ class Config:
     # the sentence encoder and sentiment model every project shares, built once per install
     base_models_dir: Path = Path("models") / "base"
     redis_url: str | None = None
+    # the supervisor's hub socket of `carebot serve --workers N` without Redis (set by it)
+    hub_socket: str | None = None
     host: str = "127.0.0.1"
     port: int = 8080
     max_message_chars: int = 2000

@@ -144,8 +144,10 @@ class RunningServer:
 
 
 def start_server(database_url: str, tmp_path: Path, *, project_dir: Path = REPO,
-                 models_dir: Path = MODELS_DIR, **extra_env: str) -> RunningServer:
-    """Start `carebot serve` for a project on a free port and wait until /health answers."""
+                 models_dir: Path = MODELS_DIR, workers: int = 1,
+                 **extra_env: str) -> RunningServer:
+    """Start `carebot serve` for a project on a free port and wait until /health answers
+    (one process unless ``workers``: `serve` alone would start one per core)."""
     if not (models_dir / "metadata.json").exists():
         pytest.fail(f"no trained models in {models_dir}: run `make models` (the test command does)")
     port = free_port()
@@ -155,7 +157,8 @@ def start_server(database_url: str, tmp_path: Path, *, project_dir: Path = REPO,
                       **{"CAREBOT_SPOOL_DIR": str(tmp_path / f"spool-{port}"), **extra_env})
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli.main", "serve", "--port", str(port)], env=env,
+            [sys.executable, "-m", "bot.cli.main", "serve", "--port", str(port),
+             "--workers", str(workers)], env=env,
             cwd=project_dir, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
@@ -165,7 +168,7 @@ def start_server(database_url: str, tmp_path: Path, *, project_dir: Path = REPO,
         try:
             if requests.get(url + "/health", timeout=1).status_code == 200:
                 return RunningServer(url, database_url, process, log_path)
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # workers: bound, not yet serving
             pass
         time.sleep(0.2)
     process.kill()

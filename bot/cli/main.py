@@ -71,14 +71,21 @@ def main(ctx: click.Context, log_level: str, debug: bool) -> None:
 @main.command()
 @click.option("--host", default=None, help="Interface to listen on [default: 127.0.0.1].")
 @click.option("--port", default=None, type=int, help="Port to listen on [default: 8080].")
+@click.option("--workers", default=None, type=click.IntRange(1, 256),
+              help="Server processes on the port [default: the machine's cores]; 1 serves in "
+                   "this process.")
 @click.pass_obj
-def serve(config: Config, host: str | None, port: int | None) -> None:
+def serve(config: Config, host: str | None, port: int | None, workers: int | None) -> None:
     """Serve the chat page, widget, REST/WebSocket channels and the API."""
     from aiohttp import web
 
     from bot.app import create_app
+    from bot.workers import default_workers, serve_workers
 
     config = config.with_overrides(host=host, port=port)
+    workers = workers or default_workers()
+    if workers > 1:
+        sys.exit(serve_workers(config, workers, log_level=logging.getLogger().level))
     logger.info("serving on http://%s:%d", config.host, config.port)
     web.run_app(create_app(config), host=config.host, port=config.port, print=None,
                 access_log=None)

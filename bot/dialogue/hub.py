@@ -97,7 +97,8 @@ class RedisHub(Hub):
     shared = True
 
     def __init__(self, url: str, *, prefix: str = "carebot:", lock_timeout: float = 60.0,
-                 lock_wait: float = 30.0, state_ttl: int = 7 * 24 * 3600) -> None:
+                 lock_wait: float = 30.0, state_ttl: int = 7 * 24 * 3600,
+                 max_connections: int = 100) -> None:
         super().__init__()
         import redis.asyncio as redis  # optional: only needed with CAREBOT_REDIS_URL
 
@@ -106,7 +107,10 @@ class RedisHub(Hub):
         self.lock_timeout = lock_timeout  # a crashed process's lock expires after this
         self.lock_wait = lock_wait
         self.state_ttl = state_ttl
-        self._redis = redis.from_url(url, decode_responses=True)
+        # Blocking: a burst of turns waits for a free connection rather than failing with
+        # "Too many connections" (redis-py's default pool refuses the 101st).
+        self._redis = redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(
+            url, decode_responses=True, max_connections=max_connections, timeout=lock_wait))
         self._reader: asyncio.Task | None = None
         self._subscribed = asyncio.Event()
 

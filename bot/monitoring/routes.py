@@ -145,7 +145,8 @@ async def _metrics_site(app_metrics: CarebotMetrics, address: str) -> web.AppRun
     runner = web.AppRunner(site_app, access_log=None)
     await runner.setup()
     host, _, port = address.rpartition(":")
-    await web.TCPSite(runner, host or "127.0.0.1", int(port)).start()
+    # reuse_port: every worker of `carebot serve --workers N` listens; any one answers for all
+    await web.TCPSite(runner, host or "127.0.0.1", int(port), reuse_port=True).start()
     logger.info("metrics served on http://%s/metrics", address)
     return runner
 
