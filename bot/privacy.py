@@ -9,9 +9,12 @@ purged after ``raw_text_retention_days`` (``carebot privacy purge``).
 
 from __future__ import annotations
 
+import json
 import logging
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+from analytics.store.privacy import SEALED_EVENTS
 
 logger = logging.getLogger(__name__)
 
@@ -46,3 +49,39 @@ class RawText:
                                "CAREBOT_RAW_TEXT_KEY; showing the redacted text", record.id)
                 self._warned = True
             return record.text
+
+
+
+class TrackerSeal:
+    """A conversation's stored tracker (database row, Redis copy) with its Rasa events — the
+    customer's words and the slots filled from them — in one Fernet token; the rest (status,
+    counters, the active form the rollups read) stays readable. With raw text off the tracker
+    is stored as it is, and carries no words beyond what the dialogue needs."""
+
+    def __init__(self, raw_text: RawText) -> None:
+        self._fernet = raw_text._fernet
+
+    def seal(self, tracker: dict) -> dict:
+        if self._fernet is None or not tracker.get("events"):
+            return tracker
+        sealed = self._fernet.encrypt(json.dumps(tracker["events"]).encode("utf-8"))
+        return {**tracker, "events": [], SEALED_EVENTS: sealed.decode("ascii")}
+
+    def open(self, stored: dict) -> dict:
+        """The tracker as the dialogue uses it. A tracker whose key was dropped from
+        CAREBOT_RAW_TEXT_KEY, or one purged after the retention, has no history: the
+        conversation goes on from its status and counters."""
+        token = stored.get(SEALED_EVENTS)
+        if token is None:
+            return stored
+        tracker = {k: v for k, v in stored.items() if k != SEALED_EVENTS}
+        if self._fernet is None:
+            logger.warning("conversation %s: its history is encrypted and raw text is off; "
+                           "it goes on without it", stored.get("id"))
+            return tracker
+        try:
+            tracker["events"] = json.loads(self._fernet.decrypt(token.encode("ascii")))
+        except (InvalidToken, ValueError):
+            logger.warning("conversation %s: its history cannot be decrypted with the keys in "
+                           "CAREBOT_RAW_TEXT_KEY; it goes on without it", stored.get("id"))
+        return tracker

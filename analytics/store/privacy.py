@@ -13,6 +13,7 @@ from sqlalchemy import Engine, String, cast, or_, select, update
 from analytics.store.schema import Conversation, Customer, Message
 
 FORGOTTEN = "[forgotten]"
+SEALED_EVENTS = "sealed_events"  # the key bot.privacy.TrackerSeal stores events under
 # Slots Carebot itself fills with who the customer is (bot/dialogue/conversations.identify).
 IDENTITY_SLOTS = ("customer_id", "email")
 _BATCH = 500
@@ -33,6 +34,8 @@ class ForgetResult:
 
 def scrub_tracker(tracker: dict, *, identity: bool) -> dict:
     """A stored tracker without the customer's words (and, with ``identity``, who they are)."""
+    if SEALED_EVENTS in tracker:  # encrypted events (bot.privacy.TrackerSeal): all go
+        return {k: v for k, v in tracker.items() if k != SEALED_EVENTS}
     if not tracker.get("events"):
         return tracker
     # slot values taken from the customer's words (an email, a number) go with the words

@@ -23,7 +23,7 @@ from bot.dialogue.message_ids import MessageIds
 from bot.dialogue.nlu_batcher import NLUService
 from bot.dialogue.processor import Conversation, MessageProcessor, TurnResult
 from bot.dialogue.state import ConversationState
-from bot.privacy import RawText
+from bot.privacy import RawText, TrackerSeal
 from nlp.pii import find_pii, mask
 from nlp.types import FALLBACK_INTENT, ParseResult
 
@@ -74,6 +74,7 @@ class ConversationService:
         self.processor = processor
         self.reminders = reminders  # Rasa's ReminderScheduled events, kept in the database
         self.raw_text = raw_text or RawText()  # the customer's own words, encrypted
+        self.tracker_seal = TrackerSeal(self.raw_text)  # and their trackers' events
         self.nlu = nlu
         self.store = store
         self.log = log
@@ -109,12 +110,13 @@ class ConversationService:
         state = None if self.hub.shared else self._states.get(conversation_id)
         shared = await self.hub.load_state(conversation_id) if state is None else None
         if shared is not None:
-            state = ConversationState.from_dict(shared)
+            state = ConversationState.from_dict(self.tracker_seal.open(shared))
             self._remember(state)
         elif state is None:
             record = await asyncio.to_thread(self.store.load_conversation, conversation_id)
             if record is not None:
-                state = ConversationState.from_dict(record.tracker_state or {"id": conversation_id})
+                state = ConversationState.from_dict(
+                    self.tracker_seal.open(record.tracker_state or {"id": conversation_id}))
                 state.id = conversation_id
                 state.status = record.status
             elif create:
@@ -320,10 +322,11 @@ class ConversationService:
         return records
 
     def save_state(self, state: ConversationState) -> dict:
+        """Log the state; returns the stored (sealed) tracker for the hub's copy."""
         new_events = state.take_unstreamed()
         if new_events and self.event_stream is not None:
             self.event_stream(state.id, new_events)
-        tracker = state.to_dict()
+        tracker = self.tracker_seal.seal(state.to_dict())
         self.log.write(ConversationRecord(
             id=state.id, channel=state.channel, customer_id=state.customer_db_id,
             status=state.status, started_at=_utc(state.started_at),

@@ -135,3 +135,31 @@ def test_forget_erases_a_verified_customers_raw_words_and_profile_link(server):
                                {"c": conversation_id}).scalar_one()
     engine.dispose()
     assert "07700 900123" not in str(tracker) and "C1001" not in str(tracker)
+
+
+def test_the_stored_tracker_holds_the_words_only_encrypted_and_a_restart_reads_them(
+        seeded_database_url, tmp_path):
+    key = Fernet.generate_key().decode()
+    first = start_server(seeded_database_url, tmp_path, CAREBOT_RAW_TEXT_KEY=key)
+    try:
+        welcome = asyncio.run(chat(first, SECRET_WORDS))
+        conversation_id = welcome["conversation_id"]
+        assert wait_for(lambda: stored_or_none(first.database_url, conversation_id))
+    finally:
+        first.stop()
+    engine = create_engine(seeded_database_url)
+    with engine.connect() as conn:
+        tracker = conn.execute(text("SELECT tracker_state FROM conversations WHERE id = :c"),
+                               {"c": conversation_id}).scalar_one()
+    engine.dispose()
+    assert "sealed_events" in str(tracker)
+    assert "jane.doe" not in str(tracker) and "Maria" not in str(tracker)
+    again = start_server(seeded_database_url, tmp_path, CAREBOT_RAW_TEXT_KEY=key)
+    try:
+        agent = again.login("alice", PASSWORD)
+        response = agent.get(f"{again.url}/conversations/{conversation_id}/tracker", timeout=30)
+        assert response.status_code == 200
+        said = [e.get("text") for e in response.json()["events"] if e.get("event") == "user"]
+        assert said == [SECRET_WORDS]
+    finally:
+        again.stop()
