@@ -115,6 +115,7 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     logger.info("Carebot ready: database %s", db.url.render_as_string(hide_password=True))
     yield
     await service.close()
+    await sessions.close()
     await reminders.close()
     await nlu.close()
     await assistant.close()

@@ -32,7 +32,7 @@ from bot.monitoring.live import LiveMonitor
 from bot.monitoring.metrics import CONTENT_TYPE, CarebotMetrics, CountingLogHandler, TimedParser
 from bot.monitoring.risk_view import RiskView
 from bot.monitoring.webhook import AlertWebhook, Delivery
-from bot.web.auth import AGENT_ROLES, ANALYST_ROLES, require
+from bot.web.auth import AGENT_ROLES, ANALYST_ROLES, forget_session, require, watch_session
 from bot.web.errors import http_error
 from bot.web.keys import CONFIG, DB, LIVE, METRICS, NLU, RISK, SERVICE, SOCKETS
 from bot.web.origins import forbid_other_origins
@@ -73,6 +73,7 @@ async def live_socket(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=4096)
     await ws.prepare(request)
     monitor.sockets.add(ws)
+    watch_session(request, ws)  # a logout closes it
     try:
         await ws.send_json({"type": "hello", "user": {"username": user.username,
                                                       "role": user.role}})
@@ -84,6 +85,7 @@ async def live_socket(request: web.Request) -> web.WebSocketResponse:
                 await ws.send_json({"type": "pong"})
     finally:
         monitor.sockets.discard(ws)
+        forget_session(request, ws)
     return ws
 
 

@@ -126,3 +126,12 @@ async def whoami(request: web.Request) -> web.Response:
     if user is None:
         raise http_error(web.HTTPUnauthorized, "not logged in")
     return web.json_response({"id": user.id, "username": user.username, "role": user.role})
+
+
+def watch_session(request: web.Request, ws: web.WebSocketResponse) -> None:
+    """Close the socket ``ws`` (code 4401) when the session it was opened with ends."""
+    request.config_dict[SESSIONS].watch(session_token(request), ws)
+
+
+def forget_session(request: web.Request, ws: web.WebSocketResponse) -> None:
+    request.config_dict[SESSIONS].forget(ws)
