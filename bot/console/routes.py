@@ -25,7 +25,7 @@ from bot.console.desk import AgentDesk, HandoffError
 from bot.console.live import AgentConsole
 from bot.console.queue import EscalationQueue
 from bot.web import safe_json
-from bot.web.auth import AGENT_ROLES, require
+from bot.web.auth import AGENT_ROLES, forget_session, require, watch_session
 from bot.web.errors import json_error, read_json_object
 from bot.web.keys import CONFIG, DB, SERVICE, SOCKETS
 from bot.web.origins import forbid_other_origins
@@ -92,6 +92,7 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=64 * 1024)
     await ws.prepare(request)
     console.agent_sockets[ws] = agent
+    watch_session(request, ws)  # a logout closes it
     try:
         await ws.send_json({"type": "hello", "user": {"id": agent.id, "username": agent.username,
                                                       "role": agent.role}})
@@ -115,6 +116,7 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
                 await ws.send_json({"type": "pong"})
     finally:
         console.agent_sockets.pop(ws, None)
+        forget_session(request, ws)
     return ws
 
 
