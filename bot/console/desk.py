@@ -8,6 +8,7 @@ import logging
 import time
 from datetime import datetime
 
+from analytics.store import inbox
 from analytics.store.escalations import EscalationState
 from analytics.store.records import EventRecord, MessageRecord, record_time
 from analytics.store.shop import ShopRepository
@@ -21,6 +22,9 @@ from bot.web.errors import text_problem
 logger = logging.getLogger(__name__)
 
 MAX_COMMENT_CHARS = 2000
+MAX_NOTE_CHARS = 4000
+MAX_SEARCH_CHARS = 200
+TITLE_CHARS = 60
 LIVE_STATUSES = ("escalated", "agent")  # conversations whose every message agents see live
 
 
@@ -43,7 +47,8 @@ def message_view(record, reveal=None) -> dict:
         view.update(intent=record.intent, confidence=record.confidence,
                     sentiment=record.sentiment_label, sentiment_score=record.sentiment_score)
     elif record.sender == "agent":
-        view["agent"] = data.get("agent")
+        view["agent"] = data.get("agent_name") or data.get("agent")  # the name customers see
+        view["agent_login"] = data.get("agent")
     else:
         view.update({k: data[k] for k in ("buttons", "image", "custom") if data.get(k)})
     return view
@@ -60,12 +65,37 @@ class AgentDesk:
         self.shop = shop
         self.max_message_chars = max_message_chars
         self.risk = None  # bot/monitoring/risk_view.RiskView, set by the monitoring runtime
+        self.waiting = None  # bot/console/waiting.ConsoleWaitingRoom, set by the console runtime
+        self.engine = queue.engine
 
     # -- reading ------------------------------------------------------------------------
 
     async def queue_items(self) -> list[dict]:
-        """The queue, most urgent first."""
-        return [item.to_dict() for item in await asyncio.to_thread(self.queue.items)]
+        """The queue, most urgent first: each item with a readable title, the customer's name
+        (from the profile the conversation's email matches when not verified), the urgency
+        in words and the email a customer left for a reply."""
+        items = [item.to_dict() for item in await asyncio.to_thread(self.queue.items)]
+        emails = await asyncio.to_thread(inbox.contact_emails, self.engine,
+                                         [i["escalation_id"] for i in items])
+        for item in items:
+            item["contact_email"] = emails.get(item["escalation_id"])
+            if not item["customer_name"] and self.shop is not None:
+                await self._name_from_email(item)
+            item["title"] = _title(item)
+        return items
+
+    async def _name_from_email(self, item: dict) -> None:
+        try:
+            state = await self.service.get_state(item["conversation_id"])
+        except ConversationNotFound:
+            return
+        email = state.slots.get("email") or item.get("contact_email")
+        if not isinstance(email, str) or not email:
+            return
+        info = await asyncio.to_thread(self.shop.customer_by_email, email)
+        if info is not None:  # a hint only: anyone can type an address (the panel says so)
+            item.update(customer_name=info.name, customer_id=info.external_id, vip=info.vip,
+                        segment=info.segment, customer_verified=False)
 
     async def conversation(self, conversation_id: str) -> dict:
         """Transcript (intent and sentiment per customer message), status and customer panel."""
@@ -74,12 +104,26 @@ class AgentDesk:
         records = await asyncio.to_thread(self.service.store.messages, conversation_id)
         escalation = await asyncio.to_thread(self.queue.current, conversation_id)
         assigned = await asyncio.to_thread(self._username, state.assigned_agent_id)
+        customer = await asyncio.to_thread(self._customer_panel, state)
+        contact = await asyncio.to_thread(inbox.contact_email, self.engine, escalation.id) \
+            if escalation else None
+        name = (customer.get("profile") or {}).get("name")
+        first = next((r.text for r in records if r.sender == "user"), None)
+        history = await asyncio.to_thread(inbox.past_conversations, self.engine,
+                                          state.customer_db_id, conversation_id) \
+            if state.customer_db_id else []
         return {
             "conversation_id": conversation_id,
+            "title": _title({"customer_name": name, "contact_email": contact,
+                             "last_message": first}),
             "status": state.status,
             "assigned_to": assigned,
-            "escalation": escalation.to_dict() if escalation else None,
-            "customer": await asyncio.to_thread(self._customer_panel, state),
+            "escalation": {**escalation.to_dict(), "contact_email": contact}
+            if escalation else None,
+            "contact_email": contact,
+            "customer": customer,
+            "notes": await asyncio.to_thread(inbox.notes, self.engine, conversation_id),
+            "past_conversations": [c.to_dict() for c in history],
             "csat_rating": state.csat_rating,
             "risk": self.risk.conversation(state.events) if self.risk else None,
             "messages": [message_view(r, self.service.raw_text.reveal) for r in records],
@@ -130,9 +174,10 @@ class AgentDesk:
             await self.service.commit(state)
             self._event(conversation_id, "claim", agent, now, escalation_id=escalation.id,
                         waited_seconds=round(_seconds(escalation.created_at, now), 3))
+            shown = await self._shown_name(agent)
             await self._tell_customer(conversation_id, {
-                "type": "notice", "event": "agent_joined", "agent": agent.username,
-                "text": f"{agent.username} from our support team joined the conversation."})
+                "type": "notice", "event": "agent_joined", "agent": shown,
+                "text": f"{shown} from our support team joined the conversation."})
             await self._tell_agents(conversation_id, "agent", agent.username)
         logger.info("conversation %s claimed by %s", conversation_id, agent.username)
         return {"conversation_id": conversation_id, "status": "agent"}
@@ -148,11 +193,13 @@ class AgentDesk:
             now = record_time()
             record = MessageRecord(conversation_id=conversation_id, sender="agent",
                                    text=text.strip(), created_at=now,
-                                   data={"agent": agent.username})
+                                   data={"agent": agent.username,
+                                         "agent_name": await self._shown_name(agent)})
             self.service.log.write(record)
             state.last_active_at = time.time()
             state.add_event({"event": "bot", "text": record.text,
-                             "metadata": {"agent": agent.username}})
+                             "metadata": {"agent": agent.username,
+                                          "agent_name": record.data["agent_name"]}})
             await self.service.commit(state)
             escalation = await asyncio.to_thread(self.queue.current, conversation_id)
             first = bool(escalation) and await asyncio.to_thread(
@@ -192,14 +239,16 @@ class AgentDesk:
                 # The bot starts afresh: old anger or misunderstandings must not re-escalate.
                 state.negative_streak = 0
                 state.add_event({"event": "resume"})
-                notice = {"type": "notice", "event": "agent_left", "agent": agent.username,
-                          "text": f"{agent.username} left the conversation. Carebot, our "
+                shown = await self._shown_name(agent)
+                notice = {"type": "notice", "event": "agent_left", "agent": shown,
+                          "text": f"{shown} left the conversation. Carebot, our "
                                   "assistant, is here to help again."}
             else:
                 state.status = "resolved"
                 state.ended_at = time.time()
-                notice = {"type": "ended", "by": "agent", "agent": agent.username,
-                          "text": f"{agent.username} marked this conversation as resolved."}
+                shown = await self._shown_name(agent)
+                notice = {"type": "ended", "by": "agent", "agent": shown,
+                          "text": f"{shown} marked this conversation as resolved."}
             await self.service.commit(state)
             self._event(conversation_id, "handback" if outcome == "returned" else "resolve",
                         agent, now, escalation_id=escalation.id if escalation else None,
@@ -214,7 +263,95 @@ class AgentDesk:
         state = await self._state(conversation_id)
         if state.status == "agent" and state.assigned_agent_id == agent.id:
             await self._tell_customer(conversation_id, {"type": "typing", "on": bool(on),
-                                                        "who": "agent", "agent": agent.username})
+                                                        "who": "agent",
+                                                        "agent": await self._shown_name(agent)})
+
+    async def transfer(self, conversation_id: str, agent: AuthUser, to: object) -> dict:
+        """Give a conversation the agent holds to another agent; the customer is told."""
+        if not isinstance(to, str) or not to.strip():
+            raise HandoffError("say who takes it over: 'to' is an agent's username", 400)
+        target = next((a for a in await asyncio.to_thread(inbox.agents, self.engine)
+                       if a.username == to.strip()), None)
+        if target is None:
+            raise HandoffError(f"no agent called '{to.strip()}'", 404)
+        if target.id == agent.id:
+            raise HandoffError("you already hold this conversation", 400)
+        async with self.service.lock(conversation_id):
+            state = await self._held_by(conversation_id, agent)
+            escalation = await self._escalation(conversation_id)
+            now = record_time()
+            if not await asyncio.to_thread(inbox.transfer_escalation, self.engine,
+                                           escalation.id, agent.id, target.id, now):
+                raise HandoffError("this conversation changed hands meanwhile; refresh it")
+            state.assigned_agent_id = target.id
+            await self.service.commit(state)
+            self._event(conversation_id, "transfer", agent, now, escalation_id=escalation.id,
+                        to_agent_id=target.id, to_agent=target.username)
+            await self._tell_customer(conversation_id, {
+                "type": "notice", "event": "agent_joined", "agent": target.shown_name,
+                "text": f"{target.shown_name} from our support team is taking over the "
+                        "conversation."})
+            await self._tell_agents(conversation_id, "agent", target.username)
+            await self.hub.publish(AGENTS_TOPIC, {"type": "transferred",
+                                                  "conversation_id": conversation_id,
+                                                  "from": agent.username,
+                                                  "to": target.username})
+        logger.info("conversation %s transferred from %s to %s", conversation_id,
+                    agent.username, target.username)
+        return {"conversation_id": conversation_id, "status": "agent",
+                "assigned_to": target.username}
+
+    async def add_note(self, conversation_id: str, agent: AuthUser, text: object) -> dict:
+        """A private note on the conversation, for agents only."""
+        if not isinstance(text, str) or not text.strip() or text_problem(text):
+            raise HandoffError("write the note first: 'text' is empty or not text", 400)
+        if len(text) > MAX_NOTE_CHARS:
+            raise HandoffError(f"a note can be at most {MAX_NOTE_CHARS} characters", 413)
+        await self._state(conversation_id)
+        note = await asyncio.to_thread(inbox.add_note, self.engine, conversation_id, agent.id,
+                                       text.strip())
+        await self.hub.publish(AGENTS_TOPIC, {"type": "note", "conversation_id": conversation_id,
+                                              "note": note})
+        return note
+
+    async def search(self, term: object) -> list[dict]:
+        if not isinstance(term, str) or not term.strip():
+            raise HandoffError("search for something: 'q' is empty", 400)
+        if len(term) > MAX_SEARCH_CHARS:
+            raise HandoffError(f"a search can be at most {MAX_SEARCH_CHARS} characters", 400)
+        found = await asyncio.to_thread(inbox.search_conversations, self.engine, term)
+        return [_with_title(c.to_dict()) for c in found]
+
+    async def resolved(self) -> list[dict]:
+        found = await asyncio.to_thread(inbox.resolved_conversations, self.engine)
+        return [_with_title(c.to_dict()) for c in found]
+
+    async def agents(self) -> list[dict]:
+        return [a.to_dict() for a in await asyncio.to_thread(inbox.agents, self.engine)]
+
+    async def saved_replies(self) -> list[dict]:
+        return await asyncio.to_thread(inbox.saved_replies, self.engine)
+
+    async def add_saved_reply(self, agent: AuthUser, shortcut: object, text: object) -> dict:
+        if not isinstance(shortcut, str) or not isinstance(text, str) or not text.strip() \
+                or text_problem(text) or text_problem(shortcut):
+            raise HandoffError("a saved reply needs a 'shortcut' and a 'text'", 400)
+        if len(text) > self.max_message_chars:
+            raise HandoffError(f"a saved reply can be at most {self.max_message_chars} "
+                               "characters", 413)
+        try:
+            return await asyncio.to_thread(inbox.add_saved_reply, self.engine, shortcut,
+                                           text.strip(), agent.id)
+        except inbox.SavedReplyError as exc:
+            raise HandoffError(str(exc), 400) from None
+
+    async def delete_saved_reply(self, reply_id: int) -> None:
+        if not await asyncio.to_thread(inbox.delete_saved_reply, self.engine, reply_id):
+            raise HandoffError(f"no saved reply {reply_id}", 404)
+
+    async def _shown_name(self, agent: AuthUser) -> str:
+        account = await asyncio.to_thread(inbox.agent_account, self.engine, agent.id)
+        return account.shown_name if account else agent.username
 
     # -- the customer's rating ----------------------------------------------------------
 
@@ -249,6 +386,8 @@ class AgentDesk:
             elif event.get("status") == "bot" and event.get("intent") == "goodbye":
                 await self._tell_customer(conversation_id, {"type": "ended", "by": "bot"})
         elif kind == "escalation":
+            if self.waiting is not None and event.get("escalation_id") is not None:
+                await self.waiting.on_escalation(conversation_id, int(event["escalation_id"]))
             await self._tell_customer(conversation_id, {"type": "status", "status": "escalated"})
             await self.hub.publish(AGENTS_TOPIC, {"type": "queue_changed",
                                                   "conversation_id": conversation_id,
@@ -299,6 +438,24 @@ class AgentDesk:
                                               "status": status, "assigned_to": agent})
         await self.hub.publish(AGENTS_TOPIC, {"type": "queue_changed",
                                               "conversation_id": conversation_id})
+
+
+def _title(item: dict) -> str:
+    """What agents call a conversation: the customer's name, the email they left, or their
+    first words, never the id."""
+    if item.get("customer_name"):
+        return str(item["customer_name"])
+    if item.get("contact_email"):
+        return str(item["contact_email"])
+    words = " ".join(str(item.get("last_message") or item.get("first_message") or "").split())
+    if words and not words.startswith("/"):  # a button's payload says nothing to a person
+        short = words if len(words) <= TITLE_CHARS else words[:TITLE_CHARS - 1].rstrip() + "…"
+        return f"Visitor: “{short}”"
+    return "Visitor"
+
+
+def _with_title(summary: dict) -> dict:
+    return {**summary, "title": _title(summary)}
 
 
 def _seconds(start: datetime | None, end: datetime) -> float:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+import uuid
 from collections.abc import Callable
 
 from aiohttp import web
@@ -19,6 +21,9 @@ logger = logging.getLogger(__name__)
 
 QUEUE_REFRESH_SECONDS = 30.0  # waiting raises urgency, so the queue is re-sent now and then
 QUEUE_DEBOUNCE_SECONDS = 0.05
+# Each process tells the others which agents have its console open, on every tick and change;
+# a process not heard of for this long has none (it stopped or lost Redis).
+PRESENCE_TTL_SECONDS = 3 * QUEUE_REFRESH_SECONDS + 1
 
 
 class AgentConsole:
@@ -34,6 +39,8 @@ class AgentConsole:
         self._stale = False
         self._ticker: asyncio.Task | None = None
         self._unsubscribe: list[Callable[[], None]] = []
+        self.process_id = uuid.uuid4().hex
+        self._elsewhere: dict[str, tuple[set[str], float]] = {}  # process -> (agents, seen)
 
     def start(self) -> None:
         hub = self.desk.hub
@@ -56,7 +63,27 @@ class AgentConsole:
         for ws in self.customer_sockets.of(message.get("conversation_id")):
             await _send(ws, message.get("event", {}))
 
+    def agents_online(self) -> set[str]:
+        """Usernames with the console open, in any process."""
+        cutoff = time.monotonic() - PRESENCE_TTL_SECONDS
+        names = {agent.username for agent in self.agent_sockets.values()}
+        for agents, seen in self._elsewhere.values():
+            if seen >= cutoff:
+                names |= agents
+        return names
+
+    async def announce_presence(self) -> None:
+        agents = sorted({agent.username for agent in self.agent_sockets.values()})
+        await self.desk.hub.publish(AGENTS_TOPIC, {"type": "console_presence",
+                                                   "process": self.process_id,
+                                                   "agents": agents})
+
     async def _to_agents(self, topic: str, message: dict) -> None:
+        if message.get("type") == "console_presence":
+            if message.get("process") != self.process_id:
+                self._elsewhere[str(message.get("process"))] = (
+                    {str(a) for a in message.get("agents") or []}, time.monotonic())
+            return
         if message.get("type") == "queue_changed" or message.get("type") == "messages":
             self.refresh_queue()  # new customer lines change the queue's previews too
         if message.get("type") != "queue_changed":
@@ -87,6 +114,10 @@ class AgentConsole:
         while True:
             await asyncio.sleep(QUEUE_REFRESH_SECONDS)
             self.refresh_queue()
+            try:
+                await self.announce_presence()
+            except Exception:  # noqa: BLE001 - Redis blipped: the next tick tells them
+                logger.warning("could not announce the agents online", exc_info=True)
 
 
 async def _send(ws: web.WebSocketResponse, message: dict) -> None:

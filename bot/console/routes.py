@@ -9,12 +9,21 @@ HTTP API (every endpoint needs an agent or admin session; 401 anonymous, 403 oth
     POST /agent/api/conversations/{id}/reply        {"text": "..."}
     POST /agent/api/conversations/{id}/handback     back to the bot
     POST /agent/api/conversations/{id}/resolve      ends it; the customer is asked to rate it
+    POST /agent/api/conversations/{id}/transfer     {"to": "<username>"}: another agent holds it
+    POST /agent/api/conversations/{id}/notes        {"text": "..."}: a private note (agents only)
+    GET  /agent/api/search?q=...                    by customer name, email, order number, text
+    GET  /agent/api/resolved                        conversations agents resolved, latest first
+    GET  /agent/api/agents                          who a conversation can be transferred to
+    GET  /agent/api/saved-replies                   canned answers, inserted with /shortcut
+    POST /agent/api/saved-replies                   {"shortcut", "text"}
+    DELETE /agent/api/saved-replies/{id}
     GET  /agent/ws                                  live: queue, messages, status changes
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -24,6 +33,7 @@ from analytics.store.shop import ShopRepository
 from bot.console.desk import AgentDesk, HandoffError
 from bot.console.live import AgentConsole
 from bot.console.queue import EscalationQueue
+from bot.console.waiting import ConsoleWaitingRoom
 from bot.web import safe_json
 from bot.web.auth import AGENT_ROLES, forget_session, require, watch_session
 from bot.web.errors import json_error, read_json_object
@@ -75,13 +85,52 @@ def _action(step: str):
         forbid_other_origins(request)
         desk = _desk(request)
         conversation_id = request.match_info["conversation_id"]
-        if step == "reply":
+        if step in ("reply", "notes", "transfer"):
             body = await read_json_object(request, request.config_dict[CONSOLE].max_body_bytes)
-            return web.json_response(await desk.reply(conversation_id, agent, body.get("text")))
+            if step == "transfer":
+                return web.json_response(await desk.transfer(conversation_id, agent,
+                                                             body.get("to")))
+            method = desk.reply if step == "reply" else desk.add_note
+            return web.json_response(await method(conversation_id, agent, body.get("text")))
         method = {"claim": desk.claim, "handback": desk.hand_back, "resolve": desk.resolve}[step]
         return web.json_response(await method(conversation_id, agent))
 
     return handler
+
+
+@_handoff_errors
+async def search(request: web.Request) -> web.Response:
+    require(request, AGENT_ROLES)
+    return web.json_response({"items": await _desk(request).search(request.query.get("q"))})
+
+
+async def resolved(request: web.Request) -> web.Response:
+    require(request, AGENT_ROLES)
+    return web.json_response({"items": await _desk(request).resolved()})
+
+
+async def agents(request: web.Request) -> web.Response:
+    require(request, AGENT_ROLES)
+    return web.json_response({"items": await _desk(request).agents()})
+
+
+@_handoff_errors
+async def saved_replies(request: web.Request) -> web.Response:
+    agent = require(request, AGENT_ROLES)
+    desk = _desk(request)
+    if request.method == "GET":
+        return web.json_response({"items": await desk.saved_replies()})
+    forbid_other_origins(request)
+    if request.method == "DELETE":
+        try:
+            reply_id = int(request.match_info["reply_id"])
+        except ValueError:
+            return json_error(404, "no such saved reply")
+        await desk.delete_saved_reply(reply_id)
+        return web.json_response({"deleted": reply_id})
+    body = await read_json_object(request, request.config_dict[CONSOLE].max_body_bytes)
+    return web.json_response(await desk.add_saved_reply(agent, body.get("shortcut"),
+                                                        body.get("text")), status=201)
 
 
 async def agent_socket(request: web.Request) -> web.WebSocketResponse:
@@ -97,6 +146,7 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
         await ws.send_json({"type": "hello", "user": {"id": agent.id, "username": agent.username,
                                                       "role": agent.role}})
         console.refresh_queue()
+        await _announce(console)
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 continue
@@ -117,7 +167,15 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
     finally:
         console.agent_sockets.pop(ws, None)
         forget_session(request, ws)
+        await _announce(console)
     return ws
+
+
+async def _announce(console: AgentConsole) -> None:
+    try:
+        await console.announce_presence()
+    except Exception:  # noqa: BLE001 - Redis blipped: the next tick tells the other processes
+        logger.warning("could not announce the agents online", exc_info=True)
 
 
 async def customer_rating(app: web.Application, conversation_id: str, data: dict) -> dict:
@@ -136,6 +194,10 @@ async def _console_runtime(app: web.Application) -> AsyncIterator[None]:
                      ShopRepository(app[DB]), max_message_chars=config.max_message_chars)
     conversations.add_listener(desk.on_conversation_event)
     console = AgentConsole(desk, app[SOCKETS], max_body_bytes=config.max_body_bytes)
+    # a waiting customer hears their place in the queue and the expected wait
+    desk.waiting = ConsoleWaitingRoom(desk.queue, lambda: len(console.agents_online()),
+                                      time.time)
+    conversations.processor.waiting_room = desk.waiting
     console.start()
     app[CONSOLE] = console
     yield
@@ -148,7 +210,13 @@ def console_app() -> web.Application:
     console.router.add_get("", console_page)
     console.router.add_get("/api/queue", queue)
     console.router.add_get("/api/conversations/{conversation_id}", conversation)
-    for step in ("claim", "reply", "handback", "resolve"):
+    console.router.add_get("/api/search", search)
+    console.router.add_get("/api/resolved", resolved)
+    console.router.add_get("/api/agents", agents)
+    console.router.add_get("/api/saved-replies", saved_replies)
+    console.router.add_post("/api/saved-replies", saved_replies)
+    console.router.add_delete("/api/saved-replies/{reply_id}", saved_replies)
+    for step in ("claim", "reply", "handback", "resolve", "transfer", "notes"):
         console.router.add_post(f"/api/conversations/{{conversation_id}}/{step}", _action(step))
     console.router.add_get("/ws", agent_socket)
     return console

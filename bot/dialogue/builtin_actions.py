@@ -6,6 +6,7 @@ built-in utters a response the project lacks, Carebot's own default text is used
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 
@@ -27,8 +28,19 @@ from nlp.types import FALLBACK_INTENT
 DEFAULT_RESPONSES: dict[str, dict] = {
     "utter_default": {"text": "Sorry, I didn't get that. Could you say it another way?"},
     "utter_ask_rephrase": {"text": "Sorry, I'm not sure I understood. Could you rephrase it?"},
-    "utter_handoff": {"text": "I'm handing you over to a person from our team. "
-                              "They'll be with you shortly."},
+    "utter_handoff": {"text": "I'm handing you over to a person from our team. You're number "
+                              "{queue_position} in the queue; the expected wait is "
+                              "{expected_wait}."},
+    # bot/dialogue/waiting.py: nobody online, the email kept, a message while waiting
+    "utter_handoff_offline": {"text": "Nobody from our team is online right now. Leave your "
+                                      "email address here and we'll reply by email; your "
+                                      "conversation stays in the queue."},
+    "utter_handoff_email_saved": {"text": "Thanks! We'll reply to {contact_email} as soon as "
+                                          "someone from our team is back. You can also keep "
+                                          "this chat open."},
+    "utter_handoff_waiting": {"text": "Thanks, I've added that to your conversation; a person "
+                                      "will see it. You're number {queue_position} in the "
+                                      "queue (about {expected_wait})."},
     "utter_action_failed": {"text": "Sorry, I couldn't do that just now. Please try again in a "
                                     "moment."},
     "utter_offer_handoff": {"text": "I'm having trouble understanding. Would you like to talk "
@@ -36,6 +48,27 @@ DEFAULT_RESPONSES: dict[str, dict] = {
                             "buttons": [{"title": "Yes, a person please", "payload": "/affirm"},
                                         {"title": "No, I'll try again", "payload": "/deny"}]},
 }
+
+
+# The variables of utter_handoff* when the queue cannot be read.
+UNKNOWN_QUEUE = {"queue_position": "—", "expected_wait": "a few minutes", "agents_online": "",
+                 "contact_email": ""}
+_EMAIL = re.compile(r"[^@\s<>\"']+@[^@\s<>\"']+\.[A-Za-z]{2,}")
+# Carebot's own slots (bot/dialogue/conversations.py fills them for a verified customer)
+CONTACT_SLOT = "email"
+
+
+def contact_email(slots: dict) -> str | None:
+    """The address the conversation already knows (a verified customer's, or one typed for an
+    order lookup), if it looks like one."""
+    value = slots.get(CONTACT_SLOT)
+    return value.strip() if isinstance(value, str) and _EMAIL.fullmatch(value.strip()) else None
+
+
+def email_in(text: str) -> str | None:
+    """The first email address written in ``text``."""
+    match = _EMAIL.search(text or "")
+    return match.group(0).rstrip(".,;:!?)") if match else None
 
 
 @dataclass(frozen=True)
@@ -147,7 +180,7 @@ def two_stage_fallback_step(events: list[dict]) -> str:
 __all__ = [
     "ACTION_DEFAULT_FALLBACK", "ACTION_FALLBACK_OFFER_HANDOFF", "ACTION_HANDOFF",
     "ACTION_OFFER_HANDOFF", "CAREBOT_ACTIONS", "DEFAULT_RESPONSES", "HandoffRequest",
-    "REASON_PRIORITY", "affirmation_message", "deactivate_loop", "handoff_reason",
+    "REASON_PRIORITY", "UNKNOWN_QUEUE", "affirmation_message", "contact_email", "email_in", "deactivate_loop", "handoff_reason",
     "misunderstandings_in_a_row", "session_expired", "session_start_events",
     "two_stage_fallback_step",
 ]

@@ -21,6 +21,7 @@ from bot.dialogue import builtin_actions as builtins
 from bot.dialogue import events as ev
 from bot.dialogue import rasa_events as re_
 from bot.dialogue.actions.base import ActionError, ActionRejected
+from bot.dialogue.actions.responses import interpolate
 from bot.dialogue.forms import FormRejected, FormRunner
 from bot.dialogue.project.model import (
     ACTION_BACK,
@@ -41,6 +42,7 @@ from bot.dialogue.project.model import (
     Domain,
 )
 from bot.dialogue.slot_filling import extract_slots
+from bot.dialogue.waiting import QueueStatus, WaitingRoom
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +106,8 @@ class MessageProcessor:
 
     # bot/monitoring/abuse.AbuseGuard: slows down, or the reason to hand over (set by the app)
     abuse_guard: Callable[[Conversation], Awaitable[str | None]] | None = None
+    # the agents' queue as the customer hears of it (bot/console/waiting.py, set by the console)
+    waiting_room: WaitingRoom | None = None
 
     def __init__(self, domain: Domain, policies: Policies, custom_actions: CustomActions | None,
                  render: Render, render_dispatched: RenderDispatched,
@@ -149,6 +153,9 @@ class MessageProcessor:
             turn.actions.clear()  # the session's start is not the answer to this message
         self._add(conversation, re_.user(text, parse, conversation.channel, message_id))
         if paused:
+            # waiting for a person: the customer hears that their message reached the queue
+            for event in await self._acknowledge_waiting(conversation, text):
+                self._add(conversation, event)
             return turn
         if self._clearly_angry(conversation, parse):
             await self._run_and_log(conversation, ACTION_HANDOFF, SENTIMENT_POLICY, 1.0,
@@ -275,7 +282,7 @@ class MessageProcessor:
                 logger.error("conversation %s: no response named %s in the domain",
                              conversation.id, name)
                 return []
-            messages = [dict(default)]
+            messages = [interpolate(dict(default), {**slots, **(kwargs or {})})]
         return [re_.bot(m, name) for m in messages]
 
     def _retrieval_response(self, action: str, events: list[dict]) -> str | None:
@@ -383,13 +390,49 @@ class MessageProcessor:
             return []
         priority = builtins.REASON_PRIORITY.get(reason, 1) + (2 if conversation.vip else 0)
         conversation.result.handoff = builtins.HandoffRequest(reason, priority)
-        said = self._utter(conversation, f"utter_handoff_{reason}", conversation.events) \
-            if f"utter_handoff_{reason}" in self.domain.responses else \
-            self._utter(conversation, "utter_handoff", conversation.events)
+        said = await self._tell_handoff(conversation, reason, priority)
         loop = builtins.deactivate_loop() if ev.view(conversation.events).active_loop_name else []
         logger.info("conversation %s goes to a person: %s (priority %d)", conversation.id,
                     reason, priority)
         return [*loop, *said, {"event": "pause"}]
+
+    async def _tell_handoff(self, conversation: Conversation, reason: str,
+                            priority: int) -> list[dict]:
+        """One handoff message: the queue position and expected wait when an agent is online;
+        when nobody is, the promise of an email reply (to the address the conversation knows,
+        or one the customer is asked for)."""
+        email = builtins.contact_email(ev.view(conversation.events, self.domain).slots)
+        status = await self._queue_status(conversation, "on_handoff", priority, email)
+        if status is not None and status.agents_online == 0:
+            name = "utter_handoff_email_saved" if email else "utter_handoff_offline"
+            return self._utter(conversation, name, conversation.events, status.variables())
+        name = f"utter_handoff_{reason}" if f"utter_handoff_{reason}" in self.domain.responses \
+            else "utter_handoff"
+        return self._utter(conversation, name, conversation.events,
+                           status.variables() if status else builtins.UNKNOWN_QUEUE)
+
+    async def _acknowledge_waiting(self, conversation: Conversation, text: str) -> list[dict]:
+        status = await self._queue_status(conversation, "on_follow_up", text)
+        if status is None:  # a person holds it (or there is no queue to speak of)
+            return []
+        if status.email_saved_now:
+            name = "utter_handoff_email_saved"
+        elif status.agents_online == 0 and not status.contact_email:
+            name = "utter_handoff_offline"
+        else:
+            name = "utter_handoff_waiting"
+        return self._utter(conversation, name, conversation.events, status.variables())
+
+    async def _queue_status(self, conversation: Conversation, step: str,
+                            *args) -> QueueStatus | None:
+        if self.waiting_room is None:
+            return None
+        try:
+            return await getattr(self.waiting_room, step)(conversation.id, *args)
+        except Exception as exc:  # noqa: BLE001 - the customer is answered without the figures
+            logger.warning("conversation %s: the agents' queue could not be read (%s)",
+                           conversation.id, exc)
+            return None
 
     async def _offer_handoff(self, conversation: Conversation) -> list[dict]:
         return self._utter(conversation, "utter_offer_handoff", conversation.events)

@@ -111,9 +111,14 @@ def test_claim_reply_and_resolve_are_logged_with_the_escalation_times(server, db
         assert conversation.ended_at is not None
 
 
-def test_the_bot_is_silent_while_a_conversation_waits_for_an_agent(server):
+def test_the_bot_only_acknowledges_messages_while_a_conversation_waits_for_an_agent(server):
     conversation_id = escalate(server)
-    assert server.say(conversation_id, "/greet") == []
+    replies = server.say(conversation_id, "/greet")
+    # the waiting customer hears their message reached the queue (tests/agent/
+    # test_waiting_customers.py), not the bot's answer to it
+    assert len(replies) == 1
+    assert "email" in replies[0]["text"] or "in the queue" in replies[0]["text"]
+    assert server.tracker(conversation_id)["status"] == "escalated"
 
 
 def test_the_bot_is_silent_while_an_agent_holds_the_conversation(server):
