@@ -10,12 +10,19 @@ from pathlib import Path
 import duckdb
 import pytest
 from export_store import add_history, parquet, parquet_counts, part_files, store_counts
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 
 from analytics.demo.synthetic import REFERENCE
 from analytics.export import ExportError, export_parquet
-from analytics.export.manifest import MANIFEST
-from analytics.store.schema import Conversation, Escalation, Message
+from analytics.export.manifest import MANIFEST, export_lock
+from analytics.store.schema import (
+    Conversation,
+    ConversationFacts,
+    ConversationIntentFacts,
+    Escalation,
+    Event,
+    Message,
+)
 
 
 def _written(summary) -> dict[str, int]:
@@ -129,3 +136,25 @@ def test_another_databases_export_is_not_mixed_in(store: Engine, tmp_path: Path)
     summary = export_parquet(store, tmp_path, full=True)
     assert summary.rows_written == sum(store_counts(store).values())
     assert parquet_counts(tmp_path) == store_counts(store)
+
+
+def test_a_day_deleted_from_the_store_leaves_the_export(store: Engine, tmp_path: Path):
+    export_parquet(store, tmp_path)
+    with store.begin() as conn:
+        first = conn.execute(select(func.min(Conversation.started_at))).scalar_one()
+        day = func.date(Conversation.started_at) == func.date(first)
+        ids = list(conn.execute(select(Conversation.id).where(day)).scalars())
+        for model in (Message, Event, Escalation, ConversationFacts, ConversationIntentFacts):
+            conn.execute(delete(model).where(model.conversation_id.in_(ids)))
+        conn.execute(delete(Conversation).where(Conversation.id.in_(ids)))
+
+    summary = export_parquet(store, tmp_path)
+
+    assert summary.table("conversations").partitions_dropped == 1
+    assert not (tmp_path / "conversations" / f"date={first.date().isoformat()}").exists()
+    assert parquet_counts(tmp_path) == store_counts(store)
+
+
+def test_two_exports_into_one_folder_at_once_are_refused(store: Engine, tmp_path: Path):
+    with export_lock(tmp_path), pytest.raises(ExportError, match="Another export"):
+        export_parquet(store, tmp_path)
