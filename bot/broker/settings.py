@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 DEFAULT_EXCHANGE = "rasa-exchange"  # Rasa's RABBITMQ_EXCHANGE
 DEFAULT_QUEUE = "rasa_core_events"  # Rasa's DEFAULT_QUEUE_NAME
@@ -123,7 +123,7 @@ def pika_settings(section: Mapping[str, Any]) -> PikaSettings:
         username = username if username is not None else parts.username
         password = password if password is not None else parts.password
         port = port if port is not None else parts.port
-        vhost = parts.path[1:] or "/" if parts.path else "/"
+        vhost = unquote(parts.path[1:]) or "/"
         host = parts.hostname or "localhost"
     queues = section.get("queues", section.get("queue"))
     if queues is None:
@@ -176,8 +176,9 @@ def read_deployment_endpoints(project_dir: Path, env: Mapping[str, str]) -> Depl
         return value
 
     def unsupported(key: str, kind: str | None, supported: str) -> EndpointsError:
-        return EndpointsError(f"{path}:{doc.line_of(key, 'type')}: {key} type '{kind}' is not "
-                              f"supported by Carebot; it supports {supported}")
+        what = f"type '{kind}' is not supported by Carebot" if kind else "has no type"
+        return EndpointsError(f"{path}:{doc.line_of(key, 'type')}: {key} {what}; Carebot "
+                              f"supports {supported}")
 
     database = lock = broker = None
     tracker = section("tracker_store", TRACKER_STORE_KEYS)

@@ -74,7 +74,9 @@ def user(text: str, parse_data: dict, channel: str | None = None,
 
 
 def stamp(event: dict, now: float | None = None) -> dict:
-    event.setdefault("timestamp", time.time() if now is None else now)
+    # rasa-sdk's events carry "timestamp": None; Rasa stamps them when they are applied
+    if event.get("timestamp") is None:
+        event["timestamp"] = time.time() if now is None else now
     return event
 
 
