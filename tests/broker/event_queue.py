@@ -69,6 +69,21 @@ def read_messages(url: str, queue: str, *, until: int, timeout: float = 60) -> l
     return asyncio.run(read())
 
 
+def unreachable_reason(url: str) -> str | None:
+    """Why RabbitMQ at ``url`` cannot be used (None when it can)."""
+
+    async def connect() -> None:
+        connection = await aio_pika.connect(url, timeout=5)
+        await connection.close()
+
+    try:
+        asyncio.run(connect())
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure: say which
+        return (f"RabbitMQ is not reachable at {url.rpartition('@')[2]} ({exc}); start it "
+                "(.ci/run does: rabbitmq-server -detached)")
+
+
 def delete(url: str, queue: str, exchange: str) -> None:
     async def remove() -> None:
         connection = await aio_pika.connect(url, timeout=10)

@@ -7,7 +7,13 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from event_queue import delete, first_occurrences, project_with_broker, read_messages
+from event_queue import (
+    delete,
+    first_occurrences,
+    project_with_broker,
+    read_messages,
+    unreachable_reason,
+)
 from live_server import PASSWORD, start_server
 
 pytestmark = pytest.mark.slow
@@ -18,6 +24,9 @@ SCRIPT = ("hi", "where is my order", "A10001", "jane.doe@example.com", "thanks, 
 
 @pytest.fixture
 def queue_name():
+    reason = unreachable_reason(SHARED_RABBITMQ)
+    if reason:
+        pytest.skip(reason)
     name = f"carebot-test-events-{uuid.uuid4().hex[:8]}"
     yield name
     delete(SHARED_RABBITMQ, name, name)
