@@ -166,6 +166,7 @@ from bot.cli.analytics import add_analytics_commands  # noqa: E402
 from bot.cli.dialogue import seed_if_empty, shell, test, train  # noqa: E402
 from bot.cli.export import export_command  # noqa: E402
 from bot.cli.nlu import nlu_group, sentiment_group  # noqa: E402
+from bot.cli.nlu_inbox import inbox_group  # noqa: E402
 from bot.cli.privacy import privacy_group  # noqa: E402
 from bot.cli.project import data_group, init_command  # noqa: E402
 from bot.cli.users import users_password, users_remove  # noqa: E402
@@ -175,6 +176,7 @@ main.add_command(test)
 main.add_command(shell)
 main.add_command(shell, "chat")  # Carebot 0.1's name for `shell`
 main.add_command(nlu_group)
+nlu_group.add_command(inbox_group)  # nlu inbox
 main.add_command(run_group)  # run actions
 main.add_command(sentiment_group)
 main.add_command(data_group)  # data validate

@@ -28,6 +28,7 @@ from analytics.reports.registry import REPORTS, ReportOptions, run_report
 from analytics.reports.scope import OUTCOMES, ReportError, ReportFilters, filter_values
 from analytics.reports.transcript import TranscriptNotFound, transcript
 from analytics.store.records import naive_utc_now
+from bot.dashboard.nlu_inbox import add_nlu_inbox_routes
 from bot.web.auth import ANALYST_ROLES, require
 from bot.web.errors import json_error
 from bot.web.keys import CONFIG, DB
@@ -214,4 +215,5 @@ def add_dashboard_routes(app: web.Application) -> None:
     app.router.add_get("/api/export/messages.csv", export_messages)
     app.router.add_get("/api/analytics/conversations/{conversation_id}", get_transcript)
     app.router.add_post("/api/models/refit", refit_models)
+    add_nlu_inbox_routes(app)
     app[REFIT_LOCK] = asyncio.Lock()

@@ -27,10 +27,11 @@ def add_users(engine: Engine) -> ConversationStore:
     return store
 
 
-def dashboard_app(engine: Engine, store: ConversationStore, models_dir: Path) -> web.Application:
+def dashboard_app(engine: Engine, store: ConversationStore, models_dir: Path,
+                  **config: object) -> web.Application:
     app = web.Application(middlewares=[session_middleware])
     app[DB] = engine
-    app[CONFIG] = Config(models_dir=models_dir, session_secret="test-secret")
+    app[CONFIG] = Config(models_dir=models_dir, session_secret="test-secret", **config)
     app[SESSIONS] = Sessions(SessionStore(engine))
     app.router.add_post("/auth/login", login_handler(store.verify_user))
     app.router.add_post("/auth/logout", logout)
