@@ -319,6 +319,7 @@ class AgentDesk:
             raise HandoffError("search for something: 'q' is empty", 400)
         if len(term) > MAX_SEARCH_CHARS:
             raise HandoffError(f"a search can be at most {MAX_SEARCH_CHARS} characters", 400)
+        await asyncio.to_thread(self.service.log.flush, 5.0)  # the latest messages too
         found = await asyncio.to_thread(inbox.search_conversations, self.engine, term)
         return [_with_title(c.to_dict()) for c in found]
 

@@ -4,6 +4,8 @@
   var $ = function (id) { return document.getElementById(id); };
   var me = null, ws = null, attempt = 0, current = null, typingTimer = null, typingOn = false;
   var seen = {};
+  var view = "all", items = [], knownEscalations = null, unread = {}, savedReplies = [], searching = false;
+  var baseTitle = document.title;
 
   function el(tag, cls, text) {
     var n = document.createElement(tag);
@@ -22,9 +24,17 @@
       });
     });
   }
+  // "40 s", "12 min", "3 h", "2 d": never "36757 min"
   function minutes(seconds) {
+    seconds = Math.max(0, Math.floor(seconds));
     if (seconds < 60) return seconds + " s";
-    return Math.floor(seconds / 60) + " min";
+    if (seconds < 3600) return Math.floor(seconds / 60) + " min";
+    if (seconds < 86400) return Math.floor(seconds / 3600) + " h";
+    return Math.floor(seconds / 86400) + " d";
+  }
+  function money(value) {
+    var n = Number(value || 0);
+    return "$" + n.toLocaleString("en-US", {maximumFractionDigits: 0});
   }
   function time(iso) {
     if (!iso) return "";
@@ -57,11 +67,14 @@
         return;
       }
       me = user;
-      $("me").textContent = user.username + " (" + user.role + ")";
+      $("me").textContent = (user.display_name || user.username) + " (" + user.role + ")";
       $("login-view").hidden = true;
       $("console-view").hidden = false;
       connect();
       connectStrip();
+      loadSavedReplies();
+      loadAgents();
+      renderNotifyButton();
     }).catch(function () { showLogin(); });
   }
 
@@ -71,11 +84,16 @@
     ws.onmessage = function (ev) {
       var m; try { m = JSON.parse(ev.data); } catch (e) { return; }
       if (m.type === "hello") { attempt = 0; $("conn").textContent = "Live"; $("conn").className = "conn live"; }
-      else if (m.type === "queue") renderQueue(m.items);
-      else if (m.type === "messages" && current && m.conversation_id === current.conversation_id) {
-        m.messages.forEach(addMessage);
+      else if (m.type === "queue") { noticeNewEscalations(m.items); items = m.items; renderQueue(); }
+      else if (m.type === "messages") {
+        if (current && m.conversation_id === current.conversation_id) m.messages.forEach(addMessage);
+        noticeCustomerMessages(m.conversation_id, m.messages);
       } else if (m.type === "conversation" && current && m.conversation_id === current.conversation_id) {
         current.status = m.status; current.assigned_to = m.assigned_to; renderHead();
+      } else if (m.type === "note" && current && m.conversation_id === current.conversation_id) {
+        addNote(m.note);
+      } else if (m.type === "transferred" && m.to === me.username) {
+        notify("A conversation was transferred to you", "from " + m.from, m.conversation_id);
       }
     };
     ws.onclose = function (ev) {
@@ -109,35 +127,170 @@
     };
   }
 
-  // -- queue --------------------------------------------------------------------------------
+  // -- queue, views and search ------------------------------------------------------------------
   var REASONS = {customer_request: "asked for a person", complaint: "complaint",
                  negative_sentiment: "upset customer", repeated_fallback: "bot did not understand",
                  suspected_abuse: "suspected abuse"};
-  function renderQueue(items) {
+  function inView(item) {
+    if (view === "mine") return item.claimed_by === me.username;
+    if (view === "unassigned") return item.status === "open";
+    return true;
+  }
+  function renderQueue() {
+    if (view === "resolved" || searching) return;
     var list = $("queue");
     list.textContent = "";
+    var shown = items.filter(inView);
+    $("n-mine").textContent = count(items.filter(function (i) { return i.claimed_by === me.username; }));
+    $("n-unassigned").textContent = count(items.filter(function (i) { return i.status === "open"; }));
+    $("n-all").textContent = count(items);
     $("queue-count").textContent = items.length ? "(" + items.length + ")" : "";
-    $("queue-empty").hidden = items.length > 0;
-    items.forEach(function (item) {
-      var li = el("li", "queue-item" + (current && current.conversation_id === item.conversation_id ? " selected" : ""));
-      li.dataset.conversationId = item.conversation_id;
-      var btn = el("button", "queue-open");
-      btn.type = "button";
-      var top = el("div", "q-top");
-      top.appendChild(el("span", "q-name", item.customer_name || "Anonymous visitor"));
-      if (item.vip) top.appendChild(el("span", "badge vip", "VIP"));
-      top.appendChild(el("span", "q-urgency", "urgency " + item.urgency.toFixed(1)));
-      btn.appendChild(top);
-      btn.appendChild(el("div", "q-reason", (REASONS[item.reason] || item.reason) + " · waiting " + minutes(item.waited_seconds)
-        + (item.claimed_by ? " · claimed by " + item.claimed_by : "")));
-      if (item.last_message) {
-        btn.appendChild(el("div", "q-last sent-" + (item.last_sentiment || "none"), item.last_message));
-      }
-      btn.addEventListener("click", function () { open(item.conversation_id); });
-      li.appendChild(btn);
-      list.appendChild(li);
-    });
+    $("queue-empty").textContent = view === "mine" ? "You hold no conversation." : "Nobody is waiting.";
+    $("queue-empty").hidden = shown.length > 0;
+    shown.forEach(function (item) { list.appendChild(queueItem(item)); });
+    updateBadge();
   }
+  function count(list) { return list.length ? String(list.length) : ""; }
+  function queueItem(item) {
+    var li = el("li", "queue-item" + (item.stale ? " stale" : "") + (current && current.conversation_id === item.conversation_id ? " selected" : ""));
+    li.dataset.conversationId = item.conversation_id;
+    var btn = el("button", "queue-open");
+    btn.type = "button";
+    var top = el("div", "q-top");
+    top.appendChild(el("span", "q-name", item.title || item.customer_name || "Visitor"));
+    if (unread[item.conversation_id]) top.appendChild(el("span", "badge unread", unread[item.conversation_id] + " new"));
+    if (item.vip) top.appendChild(el("span", "badge vip", "VIP"));
+    if (item.stale) top.appendChild(el("span", "badge stale", "stale"));
+    var urgency = el("span", "q-urgency", "urgency " + item.urgency.toFixed(1));
+    urgency.title = (item.urgency_reasons || []).join("\n");
+    top.appendChild(urgency);
+    btn.appendChild(top);
+    var facts = [REASONS[item.reason] || item.reason, "waiting " + minutes(item.waited_seconds)];
+    if (Number(item.customer_spend) > 0) facts.push(money(item.customer_spend) + " lifetime");
+    if (item.claimed_by) facts.push("claimed by " + item.claimed_by);
+    btn.appendChild(el("div", "q-reason", facts.join(" · ")));
+    if (item.urgency_reasons && item.urgency_reasons.length) {
+      btn.appendChild(el("div", "q-why", "Why: " + item.urgency_reasons.join("; ")));
+    }
+    if (item.contact_email) btn.appendChild(el("div", "q-contact", "Reply by email: " + item.contact_email));
+    if (item.last_message) {
+      btn.appendChild(el("div", "q-last sent-" + (item.last_sentiment || "none"), item.last_message));
+    }
+    btn.addEventListener("click", function () { open(item.conversation_id); });
+    li.appendChild(btn);
+    return li;
+  }
+  function summaryItem(c) {
+    var li = el("li", "queue-item summary");
+    li.dataset.conversationId = c.conversation_id;
+    var btn = el("button", "queue-open");
+    btn.type = "button";
+    var top = el("div", "q-top");
+    top.appendChild(el("span", "q-name", c.title));
+    top.appendChild(el("span", "status-pill st-" + c.status, c.status));
+    btn.appendChild(top);
+    btn.appendChild(el("div", "q-reason", (c.last_active_at ? "last active " + c.last_active_at.slice(0, 16).replace("T", " ") : "")));
+    if (c.matched) btn.appendChild(el("div", "q-last", c.matched));
+    btn.addEventListener("click", function () { open(c.conversation_id); });
+    li.appendChild(btn);
+    return li;
+  }
+  function showSummaries(list, empty) {
+    var box = $("queue");
+    box.textContent = "";
+    list.forEach(function (c) { box.appendChild(summaryItem(c)); });
+    $("queue-empty").textContent = empty;
+    $("queue-empty").hidden = list.length > 0;
+  }
+  function setView(name) {
+    view = name; searching = false;
+    $("search-note").hidden = true;
+    Array.prototype.forEach.call(document.querySelectorAll(".view"), function (b) {
+      b.setAttribute("aria-selected", b.dataset.view === name ? "true" : "false");
+    });
+    if (name === "resolved") {
+      api("GET", "/agent/api/resolved").then(function (r) { if (view === "resolved") showSummaries(r.items, "No resolved conversations yet."); })
+        .catch(function (err) { $("chat-error").textContent = err.message; });
+    } else renderQueue();
+  }
+  Array.prototype.forEach.call(document.querySelectorAll(".view"), function (b) {
+    b.addEventListener("click", function () { $("search-q").value = ""; setView(b.dataset.view); });
+  });
+  $("search-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var q = $("search-q").value.trim();
+    if (!q) { setView(view); return; }
+    api("GET", "/agent/api/search?q=" + encodeURIComponent(q)).then(function (r) {
+      searching = true;
+      $("search-note").hidden = false;
+      $("search-note").textContent = r.items.length + " conversation" + (r.items.length === 1 ? "" : "s") + " match “" + q + "”";
+      showSummaries(r.items, "Nothing matches.");
+    }).catch(function (err) { $("chat-error").textContent = err.message; });
+  });
+  $("search-q").addEventListener("search", function () { if (!this.value) setView(view); });
+
+  // -- notifications: a sound, the title badge, the browser's Notification ----------------------
+  function noticeNewEscalations(next) {
+    var ids = {};
+    next.forEach(function (i) { ids[i.escalation_id] = true; });
+    if (knownEscalations !== null) {
+      next.forEach(function (i) {
+        if (!knownEscalations[i.escalation_id] && i.status === "open") {
+          notify("New conversation waiting: " + (i.title || "Visitor"), (REASONS[i.reason] || i.reason) + (i.last_message ? " — " + i.last_message : ""), i.conversation_id);
+        }
+      });
+    }
+    knownEscalations = ids;
+  }
+  function noticeCustomerMessages(conversationId, messages) {
+    var mine = items.some(function (i) { return i.conversation_id === conversationId && i.claimed_by === me.username; });
+    var fromCustomer = messages.filter(function (m) { return m.sender === "user"; });
+    if (!mine || !fromCustomer.length) return;
+    var looking = current && current.conversation_id === conversationId && document.hasFocus() && !document.hidden;
+    if (!looking) {
+      unread[conversationId] = (unread[conversationId] || 0) + fromCustomer.length;
+      renderQueue();
+      var item = items.filter(function (i) { return i.conversation_id === conversationId; })[0];
+      notify("New message from " + ((item && item.title) || "a customer"), fromCustomer[fromCustomer.length - 1].text, conversationId);
+    }
+  }
+  function updateBadge() {
+    var waiting = items.filter(function (i) { return i.status === "open"; }).length;
+    var n = waiting + Object.keys(unread).reduce(function (sum, k) { return sum + unread[k]; }, 0);
+    document.title = (n ? "(" + n + ") " : "") + baseTitle;
+  }
+  var audio = null;
+  function beep() {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      var osc = audio.createOscillator(), gain = audio.createGain();
+      osc.frequency.value = 880; gain.gain.value = 0.08;
+      osc.connect(gain); gain.connect(audio.destination);
+      osc.start(); osc.stop(audio.currentTime + 0.15);
+    } catch (e) { /* no audio device: the badge and notification still tell */ }
+  }
+  function notify(title, body, conversationId) {
+    beep();
+    updateBadge();
+    if (!("Notification" in window) || Notification.permission !== "granted") return;
+    try {
+      var n = new Notification(title, {body: String(body || "").slice(0, 140), tag: "carebot-" + conversationId});
+      n.onclick = function () { window.focus(); open(conversationId); n.close(); };
+    } catch (e) { /* some browsers allow notifications from a service worker only */ }
+  }
+  function renderNotifyButton() {
+    var b = $("notify-enable");
+    if (!("Notification" in window)) { b.hidden = true; return; }
+    b.hidden = Notification.permission === "granted";
+    b.textContent = Notification.permission === "denied" ? "Notifications blocked" : "Enable notifications";
+    b.disabled = Notification.permission === "denied";
+  }
+  $("notify-enable").addEventListener("click", function () {
+    Promise.resolve(Notification.requestPermission()).then(renderNotifyButton);
+  });
+  window.addEventListener("focus", function () {
+    if (current && unread[current.conversation_id]) { delete unread[current.conversation_id]; renderQueue(); }
+  });
 
   // -- one conversation -----------------------------------------------------------------------
   function open(conversationId) {
@@ -147,8 +300,12 @@
       seen = {};
       $("transcript").textContent = "";
       c.messages.forEach(addMessage);
+      delete unread[conversationId];
       renderHead();
       renderCustomer(c.customer);
+      renderNotes(c.notes || []);
+      renderHistory(c.past_conversations || []);
+      updateBadge();
       Array.prototype.forEach.call(document.querySelectorAll(".queue-item"), function (li) {
         li.classList.toggle("selected", li.dataset.conversationId === conversationId);
       });
@@ -156,7 +313,8 @@
   }
   function renderHead() {
     var c = current;
-    $("chat-title").textContent = "Conversation " + c.conversation_id.slice(0, 12);
+    $("chat-title").textContent = c.title || "Visitor";
+    $("chat-title").title = "Conversation " + c.conversation_id;
     var pill = $("chat-status");
     pill.hidden = false;
     pill.textContent = c.status === "agent" ? "held by " + (c.assigned_to || "an agent") : c.status;
@@ -166,6 +324,8 @@
     $("handback").hidden = !mine;
     $("resolve").hidden = !mine;
     $("reply-form").hidden = !mine;
+    $("transfer-box").hidden = !mine;
+    fillTransfer();
     var risk = c.risk, badge = $("risk-badge");
     badge.hidden = !(risk && risk.score > 0);
     if (risk && risk.score > 0) {
@@ -205,6 +365,9 @@
   function renderCustomer(c) {
     var box = $("customer");
     box.textContent = "";
+    if (current && current.contact_email) {
+      box.appendChild(el("p", "contact", "Left an email for a reply: " + current.contact_email));
+    }
     if (!c || !c.profile) {
       box.appendChild(el("p", "", c && c.email ? "Unverified visitor; typed the email " + c.email + " (no matching customer)." : "Anonymous visitor."));
       return;
@@ -215,8 +378,11 @@
     box.appendChild(flag);
     var dl = el("dl", "facts");
     [["Customer id", p.customer_id], ["Email", p.email], ["Segment", p.segment || "—"], ["VIP", p.vip ? "yes" : "no"],
-     ["Orders", p.order_count], ["Lifetime value", "$" + p.lifetime_value]].forEach(function (kv) {
-      dl.appendChild(el("dt", "", kv[0])); dl.appendChild(el("dd", "", kv[1]));
+     ["Orders", p.order_count], ["Lifetime value", money(p.lifetime_value)]].forEach(function (kv) {
+      dl.appendChild(el("dt", "", kv[0]));
+      var dd = el("dd", kv[0] === "Email" ? "email" : "", kv[1]);
+      if (kv[0] === "Email") dd.title = kv[1];
+      dl.appendChild(dd);
     });
     box.appendChild(dl);
     if (p.risk) {
@@ -263,8 +429,121 @@
     typingTimer = setTimeout(function () { setTyping(false); }, 3000);
   });
   $("reply-text").addEventListener("keydown", function (e) {
+    if ((e.key === "Tab" || e.key === "Enter") && !e.shiftKey && expandShortcut(this)) { e.preventDefault(); return; }
     if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("reply-form").requestSubmit(); }
   });
+  // "/refund-policy" + Tab (or Enter) becomes the saved reply's text
+  function expandShortcut(box) {
+    var before = box.value.slice(0, box.selectionStart);
+    var m = /(^|\s)\/([a-z0-9][a-z0-9_-]*)$/.exec(before);
+    if (!m) return false;
+    var found = savedReplies.filter(function (r) { return r.shortcut === m[2]; })[0];
+    if (!found) return false;
+    var start = before.length - m[2].length - 1;
+    box.value = box.value.slice(0, start) + found.text + box.value.slice(box.selectionStart);
+    box.selectionStart = box.selectionEnd = start + found.text.length;
+    return true;
+  }
+  function insertReply(text) {
+    var box = $("reply-text"), at = box.selectionStart || box.value.length;
+    box.value = box.value.slice(0, at) + text + box.value.slice(at);
+    box.focus();
+    box.selectionStart = box.selectionEnd = at + text.length;
+  }
+  $("saved-pick").addEventListener("change", function () {
+    var found = savedReplies.filter(function (r) { return String(r.id) === this.value; }, this)[0];
+    if (found) insertReply(found.text);
+    this.value = "";
+  });
+  function loadSavedReplies() {
+    return api("GET", "/agent/api/saved-replies").then(function (r) {
+      savedReplies = r.items;
+      var pick = $("saved-pick"), list = $("saved-list");
+      pick.textContent = ""; list.textContent = "";
+      pick.appendChild(el("option", "", "Saved replies…")).value = "";
+      savedReplies.forEach(function (reply) {
+        var o = el("option", "", "/" + reply.shortcut + " — " + reply.text.slice(0, 40));
+        o.value = String(reply.id);
+        pick.appendChild(o);
+        var li = el("li", "saved-item");
+        li.appendChild(el("b", "", "/" + reply.shortcut));
+        li.appendChild(el("span", "", " " + reply.text));
+        var del = el("button", "saved-delete", "Delete");
+        del.type = "button";
+        del.addEventListener("click", function () {
+          api("DELETE", "/agent/api/saved-replies/" + reply.id).then(loadSavedReplies)
+            .catch(function (err) { $("saved-error").textContent = err.message; });
+        });
+        li.appendChild(del);
+        list.appendChild(li);
+      });
+    }).catch(function () {});
+  }
+  $("saved-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    $("saved-error").textContent = "";
+    api("POST", "/agent/api/saved-replies", {shortcut: $("saved-shortcut").value, text: $("saved-text").value})
+      .then(function () { $("saved-shortcut").value = ""; $("saved-text").value = ""; return loadSavedReplies(); })
+      .catch(function (err) { $("saved-error").textContent = err.message; });
+  });
+
+  var agents = [];
+  function loadAgents() {
+    api("GET", "/agent/api/agents").then(function (r) { agents = r.items; fillTransfer(); }).catch(function () {});
+  }
+  function fillTransfer() {
+    var pick = $("transfer-to");
+    pick.textContent = "";
+    agents.filter(function (a) { return a.username !== me.username; }).forEach(function (a) {
+      var o = el("option", "", a.shown_name + (a.shown_name !== a.username ? " (" + a.username + ")" : ""));
+      o.value = a.username;
+      pick.appendChild(o);
+    });
+    $("transfer").disabled = !pick.options.length;
+  }
+  $("transfer").addEventListener("click", function () {
+    if (!current || !$("transfer-to").value) return;
+    $("chat-error").textContent = "";
+    api("POST", "/agent/api/conversations/" + encodeURIComponent(current.conversation_id) + "/transfer", {to: $("transfer-to").value})
+      .then(function () { return open(current.conversation_id); })
+      .catch(function (err) { $("chat-error").textContent = err.message; });
+  });
+
+  function renderNotes(notes) {
+    $("notes-box").hidden = false;
+    $("notes").textContent = "";
+    notes.forEach(addNote);
+  }
+  function addNote(note) {
+    if (document.querySelector('.note[data-id="' + note.id + '"]')) return;
+    var li = el("li", "note");
+    li.dataset.id = String(note.id);
+    li.appendChild(el("div", "note-meta", (note.author || "an agent") + " · " + time(note.at)));
+    li.appendChild(el("div", "note-text", note.text));
+    $("notes").appendChild(li);
+  }
+  $("note-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var text = $("note-text").value.trim();
+    if (!text || !current) return;
+    api("POST", "/agent/api/conversations/" + encodeURIComponent(current.conversation_id) + "/notes", {text: text})
+      .then(function (note) { $("note-text").value = ""; addNote(note); })
+      .catch(function (err) { $("chat-error").textContent = err.message; });
+  });
+  function renderHistory(list) {
+    $("history-box").hidden = false;
+    var box = $("history");
+    box.textContent = "";
+    list.forEach(function (c) {
+      var li = el("li", "");
+      var b = el("button", "history-open", (c.started_at || "").slice(0, 10) + " · " + c.status + (c.first_message ? " · " + c.first_message : ""));
+      b.type = "button";
+      b.addEventListener("click", function () { open(c.conversation_id); });
+      li.appendChild(b);
+      box.appendChild(li);
+    });
+    if (!list.length) box.appendChild(el("li", "muted", "None before this one."));
+  }
   $("reply-form").addEventListener("submit", function (e) {
     e.preventDefault();
     var text = $("reply-text").value.trim();
