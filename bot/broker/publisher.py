@@ -273,6 +273,8 @@ class EventBroker:
                 await self._sleep(1.0)
                 continue
             await self._send(batch)
+            self._take_incoming()
+            self._spool_overflow()  # RabbitMQ slower than the turns: memory stays bounded
 
     async def _send(self, bodies: list[bytes]) -> None:
         assert self._exchange is not None
