@@ -244,7 +244,7 @@ function fixFirst(r) {
     const figures = document.createElement("span");
     figures.className = "figures";
     figures.textContent = ` — ${fmt(row.lost, "float")} ${m.unit} lost (${fmt(row.share_of_lost, "rate")} of the total): ` +
-      `${fmt(row.conversations, "int")} conversations, average ${measure} ${fmt(row.value, "float")} ` +
+      `${fmt(row.conversations, "int")} conversation${row.conversations === 1 ? "" : "s"}, average ${measure} ${fmt(row.value, "float")} ` +
       `(n = ${fmt(row.value_n, "int")}) vs ${fmt(row.average, "float")}; ` +
       `CSAT ${fmt(row.csat_average, "float")} from ${fmt(row.rated, "int")} rating${row.rated === 1 ? "" : "s"}; ` +
       `escalated ${fmt(row.escalation_rate, "rate")}.`;
@@ -556,6 +556,103 @@ async function refit() {
   }
 }
 
+async function postJson(path, body) {
+  const response = await fetch(path, { method: "POST", credentials: "same-origin",
+    headers: { "Content-Type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const data = await response.json().catch(() => ({}));
+  if (response.status === 401) throw new AuthError(401, data.error || "");
+  if (!response.ok) throw new Error(data.error || `${path}: HTTP ${response.status}`);
+  return data;
+}
+
+async function loadInbox() {
+  $("inbox-status").textContent = "Grouping the messages…";
+  const body = await api("/api/nlu-inbox");
+  const list = $("inbox-groups");
+  list.replaceChildren();
+  $("inbox-status").textContent = body.groups.length
+    ? `${fmt(body.messages, "int")} messages in ${fmt(body.groups.length, "int")} groups, biggest first.` +
+      (body.can_label ? "" : " Labelling needs the admin role.")
+    : "The inbox is empty: no unlabelled message the bot understood badly.";
+  $("inbox-preview").hidden = $("inbox-write").hidden = !body.can_label;
+  for (const group of body.groups.slice(0, 30)) {
+    const li = document.createElement("li");
+    li.className = "inbox-group";
+    li.dataset.key = group.key;
+    const head = document.createElement("div");
+    head.className = "inbox-head";
+    const predicted = group.predicted.map(([intent, n]) => `${word(intent || "none")} ${n}`).join(", ");
+    head.textContent = `${group.count} message${group.count === 1 ? "" : "s"} (predicted: ${predicted})`;
+    const texts = document.createElement("ul");
+    texts.className = "inbox-texts";
+    for (const m of group.messages.slice(0, 5)) {
+      const item = document.createElement("li");
+      item.append(transcriptLink(m.conversation_id, m.text));
+      const why = document.createElement("span");
+      why.className = "hint";
+      why.textContent = ` ${m.why.replace(/_/g, " ")}${m.confidence === null ? "" : ", " + fmt(m.confidence, "rate") + " sure"}`;
+      item.append(why);
+      texts.append(item);
+    }
+    if (group.count > 5) {
+      const more = document.createElement("li");
+      more.className = "hint";
+      more.textContent = `… and ${group.count - 5} more`;
+      texts.append(more);
+    }
+    li.append(head, texts);
+    if (body.can_label) li.append(labelControls(group, body.intents));
+    list.append(li);
+  }
+}
+
+function labelControls(group, intents) {
+  const form = document.createElement("form");
+  form.className = "inbox-label";
+  const select = document.createElement("select");
+  select.setAttribute("aria-label", "Intent for this group");
+  for (const intent of intents) {
+    const option = document.createElement("option");
+    option.value = intent;
+    option.textContent = word(intent);
+    option.title = intent;
+    select.append(option);
+  }
+  const guess = group.predicted.find(([intent]) => intents.includes(intent));
+  if (guess) select.value = guess[0];
+  const label = document.createElement("button");
+  label.type = "submit";
+  label.textContent = "Label";
+  const outOfScope = document.createElement("button");
+  outOfScope.type = "button";
+  outOfScope.textContent = "Out of scope";
+  const ids = group.messages.map((m) => m.message_id);
+  const send = async (payload) => {
+    const result = await postJson("/api/nlu-inbox/label", { message_ids: ids, ...payload });
+    $("inbox-status").textContent = `Labelled ${result.labelled} messages ` +
+      (result.out_of_scope ? "out of scope." : `as ${word(result.intent)}.`) + " Preview the export to see the training data.";
+    form.closest("li").remove();
+  };
+  form.addEventListener("submit", (event) => { event.preventDefault(); send({ intent: select.value }).catch(inboxError); });
+  outOfScope.addEventListener("click", () => send({ out_of_scope: true }).catch(inboxError));
+  form.append(select, label, outOfScope);
+  return form;
+}
+
+function inboxError(error) {
+  if (error instanceof AuthError) { handleError(error); return; }
+  $("inbox-status").textContent = "Error: " + error.message;
+}
+
+function showExport(result) {
+  const diff = $("inbox-diff");
+  diff.hidden = false;
+  diff.textContent = result.diff || "No new examples to write.";
+  const skipped = Object.entries(result.skipped).map(([why, n]) => `${n} not written (${why})`).join("; ");
+  $("inbox-status").textContent = (result.written ? `Wrote ${result.examples} examples to ${result.path}. ${result.next}`
+    : `${result.examples} new examples would be written.`) + (skipped ? ` ${skipped}.` : "");
+}
+
 function handleError(error) {
   if (error instanceof AuthError) {
     if (error.status === 401) { show("login-view"); return; }
@@ -619,5 +716,8 @@ $("transcript").addEventListener("close", () => {
   if (location.hash.startsWith("#conversation=")) history.replaceState(null, "", location.pathname + location.search);
 });
 window.addEventListener("hashchange", transcriptFromHash);
+$("inbox-load").addEventListener("click", () => loadInbox().catch(inboxError));
+$("inbox-preview").addEventListener("click", () => api("/api/nlu-inbox/export").then(showExport).catch(inboxError));
+$("inbox-write").addEventListener("click", () => postJson("/api/nlu-inbox/export").then(showExport).catch(inboxError));
 $("filters").addEventListener("reset", () => { state.voicesIntent = null; clearRefit(); setTimeout(() => loadAll().catch(handleError), 0); });
 start();

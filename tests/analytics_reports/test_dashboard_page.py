@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import threading
 import uuid
 from collections.abc import Iterator
@@ -25,10 +26,12 @@ from analytics.store.rollups import rebuild_facts
 from analytics.store.schema import Conversation, Message
 
 CHROMIUM = os.environ.get("CAREBOT_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
 HOSTILE = '<img src=x onerror="alert(1)"><script>alert(2)</script> where is my refund?'
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+PROJECTS: dict[str, Path] = {}  # dashboard url -> the project its NLU inbox writes into
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +54,7 @@ def dashboard_url(engine, tmp_path_factory) -> Iterator[str]:
             "tracker_state": {}}])
         conn.execute(insert(Message), [{
             "id": str(uuid.uuid4()), "conversation_id": "c-hostile", "sender": "user",
-            "text": HOSTILE, "intent": "refund_status", "confidence": 0.9, "entities": [],
+            "text": HOSTILE, "intent": "refund_status", "confidence": 0.3, "entities": [],
             "sentiment_label": "negative", "sentiment_score": -0.99, "data": {},
             "created_at": datetime(2026, 11, 4, 9)}])
     rebuild_facts(engine, progress=False)
@@ -64,7 +67,14 @@ def dashboard_url(engine, tmp_path_factory) -> Iterator[str]:
                             "significant": False}]},
                n_rows=400, fitted_at=datetime(2026, 11, 4),
                metrics={"linear": {"r2": -1.33, "mae": 0.9}, "boosted": {"r2": -0.4, "mae": 0.8}})
-    app = dashboard_app(engine, add_users(engine), models_dir)
+    # The NLU inbox writes into the project: a copy of the demo project's domain and data.
+    project = tmp_path_factory.mktemp("project")
+    shutil.copy(REPO / "domain.yml", project / "domain.yml")
+    (project / "data").mkdir()
+    shutil.copy(REPO / "data" / "nlu.yml", project / "data" / "nlu.yml")
+    base = REPO / "models" if (REPO / "models" / "nlu.int8.onnx").exists() else models_dir
+    app = dashboard_app(engine, add_users(engine), models_dir, project_dir=project,
+                        base_models_dir=base)
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(app)
     ready = threading.Event()
@@ -82,6 +92,7 @@ def dashboard_url(engine, tmp_path_factory) -> Iterator[str]:
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     assert ready.wait(10), "the dashboard did not start"
+    PROJECTS[f"http://127.0.0.1:{runner.addresses[0][1]}"] = project
     yield f"http://127.0.0.1:{runner.addresses[0][1]}"
     asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
     loop.call_soon_threadsafe(loop.stop)
@@ -234,7 +245,8 @@ def test_what_to_fix_first_is_on_the_first_screen_ranked_with_examples(page, das
     # the hostile refund message (-0.99) loses most: conversations x gap below the average
     first = items.first.locator("strong")
     assert first.inner_text() == "Refund status" and first.get_attribute("title") == "refund_status"
-    assert "n = 1" in items.first.inner_text() and "ratings" in items.first.inner_text()
+    assert "1 conversation, average sentiment -0.99 (n = 1)" in items.first.inner_text()
+    assert "CSAT 1.00 from 1 rating;" in items.first.inner_text()
     names = [items.nth(i).locator("strong").get_attribute("title") for i in range(5)]
     assert names == ["refund_status", "complaint", "human_agent", "nlu_fallback", "return_item"]
     assert items.nth(3).locator("strong").inner_text() == "Not understood"
@@ -374,3 +386,41 @@ def test_every_card_renders_without_console_errors(browser, dashboard_url, width
         assert watched.errors == []
     finally:
         context.close()
+
+
+def test_analysts_see_the_nlu_inbox_but_cannot_label(page, dashboard_url):
+    log_in(page, dashboard_url, "ana")
+    wait_until_loaded(page)
+    page.click("#inbox-load")
+    page.wait_for_selector("#inbox-groups .inbox-group", timeout=90_000)
+    assert "Labelling needs the admin role" in page.inner_text("#inbox-status")
+    assert page.locator(".inbox-label").count() == 0 and page.is_hidden("#inbox-write")
+    assert HOSTILE in page.inner_text("#inbox-groups")  # low confidence, shown as text
+    assert page.locator("img[src=x]").count() == 0 and page.dialogs == [] and page.errors == []
+
+
+def test_the_admin_labels_a_group_previews_the_diff_and_writes_the_nlu_data(page, dashboard_url):
+    log_in(page, dashboard_url, "root")
+    wait_until_loaded(page)
+    page.click("#inbox-load")
+    page.wait_for_selector("#inbox-groups .inbox-group", timeout=90_000)
+    group = page.locator(".inbox-group", has_text="this is the worst service ever")
+    group.locator("select").select_option("complaint")
+    group.locator("button[type=submit]").click()
+    page.wait_for_selector("#inbox-status:has-text('Labelled')")
+    assert "as Complaint" in page.inner_text("#inbox-status")
+    page.locator(".inbox-group", has_text="ugh whatever").locator("button", has_text="Out of scope").click()
+    page.wait_for_selector("#inbox-status:has-text('out of scope')")
+    page.click("#inbox-preview")
+    page.wait_for_selector("#inbox-diff:has-text('worst service')")
+    assert "+    - this is the worst service ever" in page.inner_text("#inbox-diff")
+    written = PROJECTS[dashboard_url] / "data" / "nlu_inbox.yml"
+    assert not written.exists()
+    page.click("#inbox-write")
+    page.wait_for_selector("#inbox-status:has-text('Wrote')")
+    assert "this is the worst service ever" in written.read_text()
+    assert "1 not written (out of scope" in page.inner_text("#inbox-status")
+    page.click("#inbox-load")
+    page.wait_for_selector("#inbox-status:has-text('groups')")
+    assert "this is the worst service ever" not in page.inner_text("#inbox-groups")
+    assert page.errors == []
