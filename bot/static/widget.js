@@ -177,10 +177,27 @@
     log.appendChild(r);
     return r;
   }
-  function addUser(text, id, pending) {
+  // "14:05" under a message: when it was written (history) or arrived (live)
+  function stamp(r, iso) {
+    var d = iso ? new Date(/Z|[+-]\d\d:?\d\d$/.test(iso) ? iso : iso + "Z") : new Date();
+    if (isNaN(d.getTime())) return;
+    var t = el("time", "cb-time", d.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"}));
+    t.setAttribute("datetime", d.toISOString());
+    r.appendChild(t);
+  }
+  // the text of a message that also carries product cards, without the lines the cards repeat
+  function withoutCardLines(text, products) {
+    var names = products.map(function (p) { return String(p.name || ""); }).filter(Boolean);
+    var kept = String(text).split("\n").filter(function (line) {
+      return !names.some(function (name) { return line.indexOf(name) !== -1; });
+    });
+    return kept.join("\n").trim();
+  }
+  function addUser(text, id, pending, at) {
     var r = row("cb-user");
     var b = el("div", "cb-msg", text);
     r.appendChild(b);
+    stamp(r, at);
     if (id) { r.dataset.id = id; seen[id] = true; }
     if (pending) { r.classList.add("cb-pending"); r.appendChild(el("div", "cb-meta", "Sending\u2026")); }
     scrollDown();
@@ -218,12 +235,15 @@
     if (m.id && seen[m.id]) return;
     if (m.id) seen[m.id] = true;
     var r = row("cb-bot");
-    if (m.text) r.appendChild(el("div", "cb-msg", m.text));
     var custom = m.custom || {};
-    if (custom.products && custom.products.length) r.appendChild(productCards(custom.products));
+    var cards = custom.products && custom.products.length ? custom.products : null;
+    var text = m.text && cards ? withoutCardLines(m.text, cards) : m.text;
+    if (text) r.appendChild(el("div", "cb-msg", text));
+    if (cards) r.appendChild(productCards(cards));
     if (m.image && safeUrl(m.image)) {
       var img = el("img", "cb-image"); img.alt = ""; img.src = safeUrl(m.image); r.appendChild(img);
     }
+    stamp(r, m.at);
     showQuickReplies(m.buttons || []);
     if (live) noteUnread();
     scrollDown();
@@ -234,6 +254,7 @@
     var r = row("cb-agent");
     r.appendChild(el("div", "cb-who", (m.agent || "Support") + " \u00B7 support team"));
     r.appendChild(el("div", "cb-msg", m.text));
+    stamp(r, m.at);
     showQuickReplies([]);
     if (live) noteUnread();
     scrollDown();
@@ -442,7 +463,7 @@
     var last = null;
     (m.history || []).forEach(function (h) {
       if (h.sender === "user") {
-        addUser(payloadTitles[h.text] || h.text, h.id, false);
+        addUser(payloadTitles[h.text] || h.text, h.id, false, h.at);
       } else if (h.sender === "agent") {
         addAgent(h, false);
       } else {
@@ -477,7 +498,11 @@
         if (m.who === "agent") typing.textContent = m.on ? (m.agent || "Support") + " is typing\u2026" : "";
         else if (mode === "bot") typing.textContent = m.on ? "Carebot is typing\u2026" : "";
         break;
-      case "bot": typing.textContent = ""; addBot(m, true); break;
+      case "bot":
+        typing.textContent = "";
+        if (mode === "resolved") setMode("bot");  // the bot answers again: not "ended" any more
+        addBot(m, true);
+        break;
       case "agent": typing.textContent = ""; addAgent(m, true); break;
       case "notice":
         if (m.event === "agent_joined") setMode("agent", m.agent);
