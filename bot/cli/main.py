@@ -145,10 +145,13 @@ def users() -> None:
 @click.argument("name")
 @click.option("--role", type=click.Choice(["agent", "analyst", "admin"]), required=True,
               help="agent: console; analyst: dashboard and reports; admin: both.")
+@click.option("--display-name", default=None,
+              help="The name customers see for an agent (default: the username).")
 @click.password_option(envvar="CAREBOT_PASSWORD",
                        help="Password (asked for when not given; or set CAREBOT_PASSWORD).")
 @click.pass_obj
-def users_add(config: Config, name: str, role: str, password: str) -> None:
+def users_add(config: Config, name: str, role: str, password: str,
+              display_name: str | None) -> None:
     """Add a user NAME with a role; the password is stored as a bcrypt hash."""
     from analytics.store.db import make_engine, migrate
     from analytics.store.reads import ConversationStore, UserExistsError
@@ -158,6 +161,10 @@ def users_add(config: Config, name: str, role: str, password: str) -> None:
         user = ConversationStore(make_engine(config.database_url)).add_user(name, password, role)
     except (UserExistsError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
+    if display_name and display_name.strip():
+        from analytics.store.inbox import set_display_name
+
+        set_display_name(make_engine(config.database_url), user.username, display_name.strip())
     click.echo(f"Added {user.role} '{user.username}' (id {user.id}).")
 
 
@@ -169,7 +176,7 @@ from bot.cli.nlu import nlu_group, sentiment_group  # noqa: E402
 from bot.cli.nlu_inbox import inbox_group  # noqa: E402
 from bot.cli.privacy import privacy_group  # noqa: E402
 from bot.cli.project import data_group, init_command  # noqa: E402
-from bot.cli.users import users_password, users_remove  # noqa: E402
+from bot.cli.users import users_display_name, users_password, users_remove  # noqa: E402
 
 main.add_command(train)
 main.add_command(test)
@@ -184,6 +191,7 @@ main.add_command(init_command)
 main.add_command(privacy_group)  # privacy purge / forget
 users.add_command(users_password)
 users.add_command(users_remove)
+users.add_command(users_display_name)
 add_analytics_commands(main)  # report, analytics retrain / rebuild-facts, simulate
 main.add_command(export_command)  # export --format parquet DIR
 

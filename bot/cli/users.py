@@ -1,5 +1,6 @@
 """`carebot users password NAME` and `carebot users remove NAME`: both end the user's
-sessions at once (`users add` is in bot/cli/main.py)."""
+sessions at once; `carebot users display-name NAME [TEXT]` (`users add` is in
+bot/cli/main.py)."""
 
 from __future__ import annotations
 
@@ -44,3 +45,19 @@ def users_remove(config: Config, name: str) -> None:
     else:
         click.echo(f"'{name}' handled conversations, so the reports keep their name; they can "
                    "no longer log in and their sessions are ended.")
+
+
+@click.command("display-name")
+@click.argument("name")
+@click.argument("display_name", required=False, default="")
+@click.pass_obj
+def users_display_name(config: Config, name: str, display_name: str) -> None:
+    """Set the name customers see for agent NAME (none given: the username again)."""
+    from analytics.store.db import make_engine, migrate
+    from analytics.store.inbox import set_display_name
+
+    migrate(config.database_url)
+    if not set_display_name(make_engine(config.database_url), name, display_name.strip()):
+        raise click.ClickException(f"there is no user '{name}'; add one with `carebot users add`")
+    shown = display_name.strip() or name
+    click.echo(f"Customers now see '{name}' as '{shown}'.")

@@ -50,6 +50,9 @@ DEFAULT_RESPONSES: dict[str, dict] = {
 }
 
 
+# The built-in utter_handoff where there is no queue to read (carebot shell, carebot test).
+HANDOFF_WITHOUT_QUEUE = {"text": "I'm handing you over to a person from our team. They'll be "
+                                 "with you shortly."}
 # The variables of utter_handoff* when the queue cannot be read.
 UNKNOWN_QUEUE = {"queue_position": "—", "expected_wait": "a few minutes", "agents_online": "",
                  "contact_email": ""}

@@ -408,6 +408,8 @@ class MessageProcessor:
             return self._utter(conversation, name, conversation.events, status.variables())
         name = f"utter_handoff_{reason}" if f"utter_handoff_{reason}" in self.domain.responses \
             else "utter_handoff"
+        if status is None and name not in self.domain.responses:  # no queue to speak of
+            return [re_.bot(dict(builtins.HANDOFF_WITHOUT_QUEUE), name)]
         return self._utter(conversation, name, conversation.events,
                            status.variables() if status else builtins.UNKNOWN_QUEUE)
 
