@@ -9,6 +9,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from live_server import PASSWORD
 from playwright.sync_api import expect
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -172,6 +173,18 @@ def test_notifications_after_the_agent_allows_them(browser, server):
         titles = console.evaluate("() => window.__notifications")
         assert any(t.startswith("New conversation waiting") for t in titles)
         assert re.match(r"^\(\d+\) ", console.title())
+
+        # a customer writes in a conversation alice holds but is not looking at
+        held = escalate_over_rest(server)
+        alice = server.login("alice", PASSWORD)
+        claimed = alice.post(f"{server.url}/agent/api/conversations/{held}/claim", timeout=30)
+        assert claimed.status_code == 200
+        expect(item_of(console, held)).to_contain_text("claimed by alice")
+        server.say(held, "any news on my parcel?")
+        console.wait_for_function(
+            "() => window.__notifications.some(t => t.startsWith('New message from'))",
+            timeout=15000)
+        expect(item_of(console, held).locator(".badge.unread")).to_have_text("1 new")
         assert page.errors == []
     finally:
         ctx.close()
