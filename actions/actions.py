@@ -30,6 +30,7 @@ from actions.replies import (
     money,
     not_found,
     refund,
+    status_card,
     status_text,
 )
 from actions.settings import Shop, current_shop
@@ -122,7 +123,8 @@ class ActionOrderStatus(OrderAction):
         if order is None:
             return self.unknown_order(dispatcher, number, requester)
         buttons = [START_RETURN] if order.status == "delivered" else []
-        dispatcher.utter_message(text=status_text(order), buttons=buttons)
+        dispatcher.utter_message(text=status_text(order), buttons=buttons,
+                                 json_message=status_card(order))
         return [SlotSet("order_id", order.order_number)]
 
 

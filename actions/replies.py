@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from urllib.parse import quote
 
 from analytics.store.shop import OrderDetails, Requester
 
@@ -54,6 +55,26 @@ def not_found(requester: Requester, number: str) -> str:
         f"I couldn't find an order {number} for {owner}. Please check the number (the letter A "
         "followed by 5 digits, like A10023) and the email address, and tell me again."
     )
+
+
+# Where each carrier the shop uses shows a parcel's progress ({number}: the tracking number).
+TRACKING_URLS = {
+    "UPS": "https://www.ups.com/track?tracknum={number}",
+    "FedEx": "https://www.fedex.com/fedextrack/?trknbr={number}",
+    "USPS": "https://tools.usps.com/go/TrackConfirmAction?tLabels={number}",
+    "DHL": "https://www.dhl.com/global-en/home/tracking.html?tracking-id={number}",
+}
+
+
+def status_card(order: OrderDetails) -> dict:
+    """The order as the widget's card shows it (custom payload), with a tracking link."""
+    card = {"type": "order", "order_number": order.order_number, "status": order.status,
+            "total": str(order.total), "carrier": order.carrier,
+            "tracking_number": order.tracking_number, "tracking_url": None}
+    template = TRACKING_URLS.get(order.carrier or "")
+    if template and order.tracking_number:
+        card["tracking_url"] = template.format(number=quote(order.tracking_number, safe=""))
+    return card
 
 
 def status_text(order: OrderDetails) -> str:

@@ -240,6 +240,12 @@
     var text = m.text && cards ? withoutCardLines(m.text, cards) : m.text;
     if (text) r.appendChild(el("div", "cb-msg", text));
     if (cards) r.appendChild(productCards(cards));
+    if (custom.type === "order" && custom.tracking_url && safeUrl(custom.tracking_url)) {
+      var track = el("a", "cb-track", "Track the parcel" + (custom.carrier ? " with " + custom.carrier : "")
+        + (custom.tracking_number ? " (" + custom.tracking_number + ")" : ""));
+      track.href = safeUrl(custom.tracking_url); track.target = "_blank"; track.rel = "noopener noreferrer";
+      r.appendChild(track);
+    }
     if (m.image && safeUrl(m.image)) {
       var img = el("img", "cb-image"); img.alt = ""; img.src = safeUrl(m.image); r.appendChild(img);
     }

@@ -29,6 +29,9 @@ async def test_order_status_tells_the_owner_the_carrier_and_tracking_number(run_
     assert "1Z999AA10123456784" in text
     assert "1 × Trail Running Shoes, 1 × USB-C Cable" in text
     assert result.events == [SlotSet("order_id", "A10003")]
+    card = result.responses[0]["custom"]
+    assert card["type"] == "order" and card["tracking_number"] == "1Z999AA10123456784"
+    assert card["tracking_url"] == "https://www.ups.com/track?tracknum=1Z999AA10123456784"
 
 
 async def test_order_numbers_and_emails_match_whatever_their_case(run_action):

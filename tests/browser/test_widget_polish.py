@@ -7,7 +7,11 @@ import re
 
 from live_server import PASSWORD
 from playwright.sync_api import expect
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from widget_pages import conversation_id, open_widget, send
+
+from analytics.store.schema import Customer, Order
 
 
 def test_product_cards_are_not_listed_again_as_text(context, shop, artifacts):
@@ -52,3 +56,23 @@ def test_conversation_ended_goes_away_once_the_bot_answers_again(context, shop, 
     expect(page.locator(".cb-status")).to_contain_text("Conversation ended")
     send(page, "hello")
     expect(page.locator(".cb-status")).to_have_text("Carebot, our assistant")
+
+
+def test_a_shipped_order_links_to_the_carriers_tracking_page(context, shop, db):
+    with Session(db) as session:
+        number, external_id, carrier, tracking = session.execute(
+            select(Order.order_number, Customer.external_id, Order.carrier,
+                   Order.tracking_number)
+            .join(Customer, Customer.id == Order.customer_id)
+            .where(Order.status == "shipped", Order.carrier.is_not(None),
+                   Order.tracking_number.is_not(None))
+            .order_by(Order.id).limit(1)).one()
+    page = context.new_page()
+    open_widget(page, f"{shop.url}/?customer={external_id}")
+    send(page, f"where is my order {number}?")
+    link = page.locator(".cb-bot .cb-track").last
+    expect(link).to_contain_text(tracking)
+    href = link.get_attribute("href")
+    assert href.startswith("https://") and tracking in href
+    assert link.get_attribute("rel") == "noopener noreferrer"
+    assert carrier in link.inner_text()
