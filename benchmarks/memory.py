@@ -2,6 +2,7 @@
 
     python benchmarks/memory.py                      # starts a server on a throwaway SQLite
     python benchmarks/memory.py --turns 2000 --conversations 50
+    python benchmarks/memory.py -- --workers 2          # options after -- go to `carebot serve`
 
 Starts the demo shop's server (the CLI, as `make run` does) on its own port and database,
 drives ``--turns`` customer messages over REST (varied texts, so the NLU cache does not answer
@@ -73,6 +74,7 @@ def mapped(pid: int) -> dict[str, bool]:
         "onnxruntime": "onnxruntime" in maps,
         "spacy": "/spacy/" in maps or "/thinc/" in maps,
         "tokenizers": "/tokenizers/" in maps,
+        "pandas": "/pandas/" in maps or "/pyarrow/" in maps,
     }
 
 

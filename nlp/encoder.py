@@ -27,7 +27,10 @@ JOINT_ONNX_FILE = "nlu.onnx"
 JOINT_ONNX_INT8_FILE = "nlu.int8.onnx"
 SENTIMENT_DIR = "sentiment"
 BRANCH_FILE = "branch.safetensors"
-SMALL_BATCH = 8  # up to this many texts run on the one-thread session
+# Up to this many texts run on the one-thread session: all live traffic (the server's NLU
+# batcher sends at most 32), so a serving process holds one ONNX Runtime session (a second
+# one, for two threads, costs some 100 MB more); training and evaluation batches use two.
+SMALL_BATCH = 64
 _lock = threading.Lock()
 _shared: dict[tuple, SentenceEncoder] = {}
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+import nlp.lean  # noqa: F401  # first: scikit-learn imported without pandas (see nlp.lean)
 from nlp.components import PipelineSettings, RegexSettings
 from nlp.encoder import SENTIMENT_DIR, SentenceEncoder
 from nlp.entities import EntityExtractor

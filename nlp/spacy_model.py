@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
-import sys
+
+from nlp.lean import hidden
 
 logger = logging.getLogger(__name__)
 
@@ -32,18 +32,9 @@ def load_spacy(name: str = SPACY_MODEL):
     return nlp
 
 
-@contextlib.contextmanager
 def _torch_hidden():
     """spaCy's thinc imports torch (some 300 MB) whenever it is installed, though the
     pipelines Carebot loads run on numpy: while spaCy is imported and loaded in a process that
     has not imported torch itself, ``import torch`` fails (thinc then runs without it) and
     the process stays lean. Afterwards torch imports as usual (training)."""
-    if "torch" in sys.modules:
-        yield
-        return
-    sys.modules["torch"] = None  # type: ignore[assignment]  # import torch -> ImportError
-    try:
-        yield
-    finally:
-        if sys.modules.get("torch", ...) is None:
-            del sys.modules["torch"]
+    return hidden("torch")

@@ -13,11 +13,10 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import joblib
 import numpy as np
-import pandas as pd
 from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -26,6 +25,9 @@ from sqlalchemy import Engine
 from tqdm import tqdm
 
 from analytics.store.shop import ShopRepository
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +52,8 @@ class Recommendation:
 
 def _frame(data: Any, columns: tuple[str, ...], what: str) -> pd.DataFrame:
     """Rows as a DataFrame with `columns`, from a DataFrame, dataclasses, dicts or tuples."""
+    import pandas as pd  # fitting only: a server recommending from the saved model needs none
+
     frame = data.copy() if isinstance(data, pd.DataFrame) else pd.DataFrame(list(data))
     if frame.empty:
         return pd.DataFrame(columns=list(columns))

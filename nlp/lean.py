@@ -1,0 +1,43 @@
+"""Keeping a serving process lean: libraries that import heavy optional packages merely
+because they are installed (spaCy's thinc imports torch; scikit-learn imports pandas, which
+imports pyarrow) are imported here with those packages hidden, so that a server holds only
+what it runs. Whatever imports them later (training, reports) gets them as usual.
+
+Importing this module imports scikit-learn so (:func:`import_sklearn`): the NLU pipeline
+imports it before the models that use scikit-learn."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+
+
+@contextlib.contextmanager
+def hidden(*names: str) -> Iterator[None]:
+    """While inside, ``import name`` raises ImportError for each of ``names`` that is not
+    imported yet (a ``None`` entry in sys.modules); afterwards they import normally."""
+    hide = [n for n in names if n not in sys.modules]
+    for name in hide:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        for name in hide:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+
+
+def import_sklearn() -> None:
+    """Import scikit-learn without pandas: sklearn.utils.fixes imports pandas when installed
+    (some 100 MB with pyarrow) for a helper Carebot's serving never calls; the estimators a
+    server runs take numpy and scipy arrays. Also without torch (sklearn's array-API support
+    probes for it)."""
+    if "sklearn" in sys.modules:
+        return
+    with hidden("pandas", "torch"):
+        import sklearn.base  # noqa: F401
+        import sklearn.utils.fixes  # noqa: F401
+
+
+import_sklearn()
