@@ -4,6 +4,7 @@ order, in Rasa's event-broker format (the tracker's event dict plus sender_id)."
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -32,10 +33,11 @@ def queue_name():
     delete(SHARED_RABBITMQ, name, name)
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 def test_a_consumer_receives_every_event_of_a_conversation_in_rasa_format(
-        seeded_database_url, tmp_path, queue_name):
+        seeded_database_url, tmp_path, queue_name, workers):
     project = project_with_broker(tmp_path / "shop", 5672, queue_name, queue_name)
-    server = start_server(seeded_database_url, tmp_path, project_dir=project,
+    server = start_server(seeded_database_url, tmp_path, project_dir=project, workers=workers,
                           RABBITMQ_TEST_PASSWORD="guest")
     sender = f"broker-{uuid.uuid4().hex[:8]}"
     try:
@@ -50,12 +52,20 @@ def test_a_consumer_receives_every_event_of_a_conversation_in_rasa_format(
         tracker = server.tracker(sender)
     finally:
         assert server.stop() == 0
-    assert "event broker: connected to RabbitMQ 127.0.0.1:5672" in server.log()
+    # one publisher, with its own connection, in each worker
+    assert server.log().count("event broker: connected to RabbitMQ 127.0.0.1:5672") == workers
 
     expected = [{"sender_id": sender, **event} for event in tracker["events"]]
     received = [body for body in first_occurrences(
         read_messages(SHARED_RABBITMQ, queue_name, until=len(expected)))
         if body.get("sender_id") == sender]
+    if workers > 1:
+        # each worker publishes the turns it ran: every event once, in each worker's order
+        def key(body: dict) -> str:
+            return json.dumps(body, sort_keys=True)
+
+        assert sorted(map(key, received)) == sorted(map(key, expected))
+        received.sort(key=expected.index)
     assert received == expected
     kinds = [body["event"] for body in received]
     assert {"user", "bot", "action", "slot"} <= set(kinds), kinds
