@@ -1,7 +1,8 @@
 """The event broker (endpoints.yml ``event_broker``, type pika) through a real RabbitMQ.
 
 Prints:
-- events/s published (confirmed by RabbitMQ) and consumed, through the shared RabbitMQ
+- events/s published (confirmed by RabbitMQ; and the CPU each costs) and then consumed,
+  through the shared RabbitMQ
   (127.0.0.1:5672 guest/guest; a queue and exchange of this run's own, deleted after);
 - events lost across a restart of a throwaway RabbitMQ (its own port and node name) while
   events are being published: must be 0 (duplicates, sent again after a lost confirm, are
@@ -112,8 +113,8 @@ def throughput(events: int) -> None:
     try:
         while not broker.stats().connected:
             time.sleep(0.05)
-        consumer.start()
         batch = [_event(i) for i in range(events)]
+        cpu = time.process_time()
         started = time.perf_counter()
         for conversation_id, event in batch:  # one call per event: the worst case for a turn
             broker.publish(conversation_id, [event])
@@ -121,13 +122,16 @@ def throughput(events: int) -> None:
         while broker.stats().published < events:
             time.sleep(0.005)
         published = time.perf_counter() - started
+        cpu = time.process_time() - cpu
+        consumer.start()  # then the queue is read: the consumer's rate on its own
         consumer.wait_for(events, 120)
         consumed = len(set(consumer.ids))
         span = consumer.last - consumer.first
         print(f"shared RabbitMQ 127.0.0.1:5672, {events} events:")
         print(f"  publish() calls      {events / handed:>10,.0f} /s  ({handed * 1e6 / events:.1f} "
               "us each, what a turn pays)")
-        print(f"  published, confirmed {events / published:>10,.0f} /s")
+        print(f"  published, confirmed {events / published:>10,.0f} /s  ({cpu * 1e6 / events:.0f} "
+              "us of CPU each, the publishing thread included)")
         print(f"  consumed             {consumed / max(span, 1e-9):>10,.0f} /s  ({consumed} "
               "received)")
     finally:
