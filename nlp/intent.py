@@ -157,7 +157,8 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         held_out = HeldOut(features, correct, oos_features)
         self.confidence_ = ConfidenceModel().fit(held_out)
         conf_in = self.confidence_.predict(features)
-        conf_oos = self.confidence_.predict(oos_features)
+        # (scikit-learn refuses an empty array: a project that opts out has no such rows)
+        conf_oos = self.confidence_.predict(oos_features) if len(oos) else np.zeros(0)
         self.scope_threshold_ = choose_scope_threshold(conf_in, correct, conf_oos)
         # Kept for reports (`carebot nlu evaluate`, the training report): held-out evidence.
         self.held_out_ = {"confidence": conf_in, "correct": correct, "oos_confidence": conf_oos}

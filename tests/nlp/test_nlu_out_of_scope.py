@@ -200,3 +200,15 @@ def test_a_clear_message_is_not_ambiguous(demo_nlu):
     result = demo_nlu.parse("where is my order A10023")
     assert result.ambiguous_intents is None
     assert "ambiguous_intents" not in result.to_dict()
+
+
+def test_a_project_that_opts_out_still_calibrates_on_its_own_mistakes(small):
+    texts, intents = small
+    # the same words under two intents: some held-out answers are wrong, so the confidence
+    # model is fitted with no out-of-scope rows at all
+    texts = texts + ["i want to know something"] * 6
+    intents = intents + ["order_status", "greet"] * 3
+    clf = IntentClassifier(threshold=0.0, out_of_scope=False).fit(texts, intents)
+    assert clf.calibration_["out_of_scope_examples"] == 0
+    assert clf.scope_threshold_ == 0.0
+    assert clf.predict(["has my parcel shipped?"])[0] == "order_status"
