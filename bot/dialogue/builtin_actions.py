@@ -32,9 +32,10 @@ DEFAULT_RESPONSES: dict[str, dict] = {
                               "{queue_position} in the queue; the expected wait is "
                               "{expected_wait}."},
     # bot/dialogue/waiting.py: nobody online, the email kept, a message while waiting
-    "utter_handoff_offline": {"text": "Nobody from our team is online right now. Leave your "
-                                      "email address here and we'll reply by email; your "
-                                      "conversation stays in the queue."},
+    "utter_handoff_offline": {"text": "A person from our team will answer, but nobody is "
+                                      "online right now. Leave your email address here and "
+                                      "we'll reply by email; your conversation stays in the "
+                                      "queue."},
     "utter_handoff_email_saved": {"text": "Thanks! We'll reply to {contact_email} as soon as "
                                           "someone from our team is back. You can also keep "
                                           "this chat open."},

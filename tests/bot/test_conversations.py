@@ -123,8 +123,10 @@ def test_asking_for_a_human_creates_an_escalation(server, db):
     assert "person" in answer
     escalation = wait_for(lambda: _escalation(db, sender))
     assert escalation is not None and escalation.reason == "customer_request"
-    # while a person is on the way, the bot says nothing
-    assert server.say(sender, "hello?") == []
+    # while a person is on the way, the bot only says the message reached the queue (with
+    # nobody online: asks for an email to reply to), it does not answer it
+    (waiting,) = server.say(sender, "hello?")
+    assert "email" in waiting["text"]
 
 
 def _escalation(db, sender):
