@@ -41,7 +41,7 @@ DEFAULT_RESPONSES: dict[str, dict] = {
                                           "this chat open."},
     "utter_handoff_waiting": {"text": "Thanks, I've added that to your conversation; a person "
                                       "will see it. You're number {queue_position} in the "
-                                      "queue (about {expected_wait})."},
+                                      "queue; the expected wait is {expected_wait}."},
     "utter_action_failed": {"text": "Sorry, I couldn't do that just now. Please try again in a "
                                     "moment."},
     "utter_offer_handoff": {"text": "I'm having trouble understanding. Would you like to talk "
