@@ -19,12 +19,15 @@ from analytics.insights.satisfaction import (
     FEATURES,
     MIN_RATED,
     _models,
+    clean_features,
+    cleaning_card,
     judge_model,
     linear_drivers,
     load_features,
 )
 from analytics.insights.segments import (
     NotEnoughCustomers,
+    clean_customers,
     load_customer_features,
     profile_columns,
     profile_rows,
@@ -39,6 +42,7 @@ def refit_drivers(engine: Engine, filters: ReportFilters, options: ReportOptions
     """The linear drivers model cross-validated and fitted on the filtered rated conversations."""
     with engine.connect() as conn:
         data = load_features(conn, options.at, filters)
+    data, cleaning = clean_features(data)
     rated = data[data["csat_rating"].notna()]
     n = len(rated)
     linear: dict[str, Any] = {}
@@ -68,15 +72,18 @@ def refit_drivers(engine: Engine, filters: ReportFilters, options: ReportOptions
     return Report("satisfaction-drivers", "What drives CSAT (fitted on these filters)", columns,
                   rows, filters, notes=notes,
                   meta={"refit": True, "n_rows": n, "conversations": len(data),
-                        "linear": linear, "quality": quality.to_dict()})
+                        "linear": linear, "quality": quality.to_dict(),
+                        **cleaning_card(cleaning)})
 
 
 def refit_segments(engine: Engine, filters: ReportFilters, options: ReportOptions) -> Report:
     """k-means segments of the customers with a conversation the filters select."""
     with engine.connect() as conn:
         data = load_customer_features(conn, options.at, filters)
+    data, cleaning = clean_customers(data)
     columns = profile_columns()
-    meta: dict[str, Any] = {"refit": True, "n_rows": len(data), "k": 0}
+    meta: dict[str, Any] = {"refit": True, "n_rows": len(data), "k": 0,
+                            "cleaning": cleaning.to_dict(), "cleaned": cleaning.describe()}
     try:
         score, _, _, profiles = segment(data)
     except NotEnoughCustomers as exc:

@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Engine, case, delete, func, insert, select
 from threadpoolctl import threadpool_limits
 
 from analytics.insights.model_store import ModelInfo, report_from_model, save_model
+from analytics.quality.cleaning import CleaningLog, Clip, Deduplicate, clean
 from analytics.reports.scope import (
     CU,
     C,
@@ -131,6 +132,30 @@ def load_features(conn: Connection, now: datetime | None = None,
     )
     raw = pd.DataFrame(conn.execute(query).mappings().all())
     return build_features(raw)
+
+
+# Declared cleaning of the rows the models learn from (the card says what it changed): one row
+# per conversation, ratings within 1-5, no negative times or spend, and the few very long waits,
+# handle times, conversations and big spenders clipped at the 99th percentile so that they do
+# not set the slopes.
+CLEANING = (
+    Deduplicate(("conversation_id",)),
+    Clip("csat_rating", lower=1, upper=5),
+    Clip("wait_minutes", lower=0, upper_quantile=0.99),
+    Clip("handle_minutes", lower=0, upper_quantile=0.99),
+    Clip("turns", lower=0, upper_quantile=0.99),
+    Clip("spend_before_100", lower=0, upper_quantile=0.99),
+)
+
+
+def clean_features(data: pd.DataFrame) -> tuple[pd.DataFrame, CleaningLog]:
+    """:data:`CLEANING` applied to :func:`load_features`' rows."""
+    return clean(data, CLEANING)
+
+
+def cleaning_card(log: CleaningLog) -> dict[str, Any]:
+    """The model card's entries for what was cleaned: the steps and one line in words."""
+    return {"cleaning": log.to_dict(), "cleaned": log.describe()}
 
 
 def build_features(raw: pd.DataFrame) -> pd.DataFrame:
@@ -254,6 +279,7 @@ def fit_satisfaction(engine: Engine, models_dir: Path, *,
     """Fit both models on the rated conversations, save them, predict the unrated ones."""
     with engine.connect() as conn:
         data = load_features(conn, now)
+    data, cleaning = clean_features(data)
     rated = data[data["csat_rating"].notna()]
     if len(rated) < MIN_RATED:
         raise NotEnoughRatings(
@@ -281,7 +307,8 @@ def fit_satisfaction(engine: Engine, models_dir: Path, *,
     _store_predictions(engine, list(unrated["conversation_id"]), predicted, chosen, fitted_at)
     metrics = {"linear": {"r2": scores["linear"][0], "mae": scores["linear"][1]},
                "boosted": {"r2": scores["boosted"][0], "mae": scores["boosted"][1]},
-               "chosen": chosen, "predicted": len(unrated), "folds": folds.n_splits}
+               "chosen": chosen, "predicted": len(unrated), "folds": folds.n_splits,
+               **cleaning_card(cleaning)}
     save_model(models_dir, "satisfaction",
                {"model": model, "features": features, "drivers": drivers, "chosen": chosen},
                n_rows=len(rated), fitted_at=fitted_at, metrics=metrics)

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, case, delete, func, insert, select
 from threadpoolctl import threadpool_limits
 
 from analytics.insights.model_store import ModelInfo, report_from_model, save_model
+from analytics.quality.cleaning import CleaningLog, Clip, Deduplicate, clean
 from analytics.reports.scope import (
     SEG,
     C,
@@ -75,6 +76,23 @@ def claim_holds(typical: dict[str, float], overall: dict[str, float], feature: s
     """Whether a segment's shown figure is really above (+1) or below (-1) everyone's."""
     difference = typical[feature] - overall[feature]
     return difference > 0 if direction > 0 else difference < 0
+
+
+# Declared cleaning of the customers the segments learn from (the card says what it changed):
+# one row per customer, and values that cannot be (negative spend or orders, ratings outside
+# 1-5, sentiment outside -1..1, shares outside 0..1) brought back into range.
+CLEANING = (
+    Deduplicate(("customer_id",)),
+    Clip("orders", lower=0), Clip("spend", lower=0), Clip("contacts", lower=0),
+    Clip("recency_days", lower=0), Clip("escalation_share", lower=0, upper=1),
+    Clip("avg_sentiment", lower=-1, upper=1), Clip("csat", lower=1, upper=5),
+)
+
+
+def clean_customers(data: pd.DataFrame) -> tuple[pd.DataFrame, CleaningLog]:
+    """:data:`CLEANING` applied to :func:`load_customer_features`' rows."""
+    data, log = clean(data, CLEANING)
+    return data.reset_index(drop=True), log
 
 
 def load_customer_features(conn: Connection, now: datetime | None = None,
@@ -193,6 +211,7 @@ def fit_segments(engine: Engine, models_dir: Path, *,
     """Choose k by silhouette, fit k-means, name the segments, store each customer's."""
     with engine.connect() as conn:
         data = load_customer_features(conn, now)
+    data, cleaning = clean_customers(data)
     score, pipeline, labels, profiles = segment(data)
     fitted_at = naive_utc_now()
     _store_assignments(engine, data["customer_id"].tolist(),
@@ -202,7 +221,8 @@ def fit_segments(engine: Engine, models_dir: Path, *,
                 "profiles": [p.__dict__ for p in profiles],
                 "overall": typical_values(data)},
                n_rows=len(data), fitted_at=fitted_at,
-               metrics={"k": len(profiles), "silhouette": round(float(score), 4)})
+               metrics={"k": len(profiles), "silhouette": round(float(score), 4),
+                        "cleaning": cleaning.to_dict(), "cleaned": cleaning.describe()})
     logger.info("Segmented %d customers into %d segments (silhouette %.3f)", len(data),
                 len(profiles), score)
     return profiles

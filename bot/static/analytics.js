@@ -367,6 +367,7 @@ function driversChart(r) {
       `MAE ${fmt(q.mae, "float")}, n = ${fmt(q.n, "int")}.)` +
       (q.usable ? " Bars: change in CSAT for a typical (1 SD) difference with its 95% CI; ★ significant (p < 0.05)." : "")
     : r.notes.join(" ");
+  if (m.cleaned) $("drivers-note").textContent += ` Cleaned before fitting: ${m.cleaned}.`;
   $("drivers-note").dataset.usable = q ? String(q.usable) : "false";
   const rows = r.rows.filter((row) => row.feature !== "intercept").reverse();
   $("chart-drivers").hidden = !rows.length;
@@ -457,6 +458,7 @@ async function loadAll() {
     $("segments-note").textContent = profiles.rows.length
       ? `k-means on RFM and support history, ${profiles.meta.k} segments. ${profiles.notes.join(" ")}`
       : profiles.notes.join(" ");
+    if (profiles.meta?.cleaned) $("segments-note").textContent += ` Cleaned before fitting: ${profiles.meta.cleaned}.`;
     // The chart groups conversations by the stored segments: hidden while a refit is shown.
     const clusters = profiles.meta?.refit ? [] : r["customer-segments"].rows;
     $("chart-clusters").hidden = !clusters.length;

@@ -358,8 +358,10 @@ def test_the_models_say_they_are_all_time_until_refitted_on_the_filters(page, da
     # websocket: c1, c2, c4 rated (5, 2, 1) and the hostile one (1): four ratings
     assert page.inner_text("#drivers-title") == "What drives CSAT (fitted on these filters, n = 4)"
     assert "Not enough ratings" in page.inner_text("#drivers-note")
+    assert "Cleaned before fitting:" in page.inner_text("#drivers-note")  # the model's card
     assert page.is_hidden("#chart-drivers")
     assert "fitted on these filters" in page.inner_text("#segments-title")
+    assert "Cleaned before fitting:" in page.inner_text("#segments-note")
     assert "segmentation needs 20" in page.inner_text("#segments-note")
     page.click("#refit-clear")
     wait_until_loaded(page)

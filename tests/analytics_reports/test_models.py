@@ -257,3 +257,39 @@ def test_segment_profiles_show_spend_in_dollars_and_counts_as_whole_numbers(fitt
     kinds = {c.name: (c.label, c.kind) for c in report.columns}
     assert kinds["spend"] == ("Spend ($)", "float") and kinds["orders"][1] == "int"
     assert all(isinstance(row["orders"], int) for row in report.rows)
+
+
+def test_the_drivers_and_segments_cards_say_what_was_cleaned(fitted):
+    engine, models_dir, _ = fitted
+    drivers = run_report(engine, "satisfaction-drivers", None, options(models_dir))
+    profiles = run_report(engine, "segment-profiles", None, options(models_dir))
+    for report in (drivers, profiles):
+        steps = report.meta["cleaning"]["steps"]
+        assert steps and all("rows" in step for step in steps)
+        assert report.meta["cleaned"].startswith(f"{report.meta['cleaning']['rows_in']} rows in")
+
+
+def test_impossible_and_duplicated_training_rows_are_cleaned_and_counted():
+    import pandas as pd
+
+    from analytics.insights.satisfaction import clean_features
+    from analytics.insights.segments import clean_customers
+
+    rows = pd.DataFrame({"conversation_id": ["a", "b", "b", "c"], "csat_rating": [9, 4, 4, None],
+                         "wait_minutes": [-5.0, 1.0, 1.0, 2.0], "handle_minutes": [1.0] * 4,
+                         "turns": [3.0] * 4, "spend_before_100": [1.0] * 4})
+    cleaned, log = clean_features(rows)
+    assert list(cleaned["conversation_id"]) == ["a", "b", "c"]
+    assert cleaned["csat_rating"].iloc[0] == 5 and cleaned["wait_minutes"].min() >= 0
+    counted = {(s["rule"], s.get("column")): s["rows"] for s in log.steps}
+    assert counted[("deduplicate", None)] == 1 and counted[("clip", "csat_rating")] == 1
+    assert log.rows_in == 4 and log.rows_out == 3
+
+    customers = pd.DataFrame({"customer_id": [1, 2], "recency_days": [3.0, 4.0],
+                              "orders": [-1.0, 2.0], "spend": [10.0, -4.0], "contacts": [1.0, 1.0],
+                              "escalation_share": [0.0, 1.5], "avg_sentiment": [0.2, 0.1],
+                              "csat": [4.0, 0.0]})
+    cleaned, log = clean_customers(customers)
+    assert cleaned["orders"].min() == 0 and cleaned["spend"].min() == 0
+    assert cleaned["escalation_share"].max() == 1 and cleaned["csat"].min() == 1
+    assert sum(s["rows"] for s in log.steps) == 4
