@@ -4,6 +4,7 @@ agent console and the dashboard to one runtime opened and closed in ``cleanup_ct
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -127,6 +128,15 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     db.dispose()
 
 
+async def _freeze_long_lived(app: web.Application) -> None:
+    """Everything started by now (models, vocabularies, the domain) lives as long as the
+    server: moved out of the garbage collector's reach. A full collection walked all of it,
+    ~250,000 objects, and held the event loop for 100+ ms each time: the periodic p99 stall."""
+    gc.collect()
+    gc.freeze()
+    logger.info("%d long-lived objects frozen out of garbage collection", gc.get_freeze_count())
+
+
 async def index(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC_DIR / "index.html")
 
@@ -155,4 +165,5 @@ def create_app(config: Config) -> web.Application:
     app.router.add_get("/auth/me", whoami)
     add_dashboard_routes(app)
     app.router.add_static("/static/", STATIC_DIR)
+    app.on_startup.append(_freeze_long_lived)  # after every cleanup_ctx has started
     return app

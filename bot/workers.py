@@ -1,8 +1,10 @@
 """`carebot serve --workers N`: N server processes on one port, supervised.
 
-The supervisor binds the port once and hands the listening socket to N worker processes
-(each a whole Carebot server: its own event loop, NLU and conversation log), so the kernel
-spreads connections over every core. Without Redis the supervisor is also the workers' hub
+The supervisor binds one listening socket per worker on the same port (SO_REUSEPORT) and
+hands each to its worker process (a whole Carebot server: its own event loop, NLU and
+conversation log). The kernel spreads new connections evenly over the sockets; a shared
+socket would let one busy worker win most accepts. A restarted worker gets its socket back,
+so connections that arrived meanwhile wait in its queue rather than fail. Without Redis the supervisor is also the workers' hub
 (:mod:`bot.dialogue.socket_hub`): conversation locks, the latest state and live fan-out, so
 SQLite deployments share conversations correctly; with ``CAREBOT_REDIS_URL`` the workers
 share through Redis, as separate servers would.
@@ -45,10 +47,19 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
-    """The one socket every worker accepts on."""
+def listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
+    """One socket per worker, all on ``host:port``; the kernel balances between them."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    return socket.create_server((host, port), family=family, backlog=2048)
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sockets.append(socket.create_server((host, port), family=family, backlog=2048,
+                                                reuse_port=True))
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
 
 
 @dataclass
@@ -64,12 +75,12 @@ class _Worker:
 class Supervisor:
     """Starts, watches and restarts the workers; stops them all on SIGTERM / SIGINT."""
 
-    def __init__(self, config: Config, count: int, sock: socket.socket, *,
+    def __init__(self, config: Config, count: int, sockets: list[socket.socket], *,
                  log_level: int = logging.INFO, shutdown_seconds: float = SHUTDOWN_SECONDS
                  ) -> None:
         self.config = config
         self.count = count
-        self.sock = sock
+        self.sockets = sockets  # the socket of worker i is sockets[i]
         self.log_level = log_level
         self.shutdown_seconds = shutdown_seconds
         self._context = multiprocessing.get_context("spawn")  # no fork of threads and models
@@ -141,8 +152,8 @@ class Supervisor:
         worker.was_ready = False
         worker.process = self._context.Process(
             target=_worker_main, name=f"carebot-worker-{worker.index}",
-            args=(self.config, worker.index, self.sock, worker.ready, self.log_level,
-                  os.getpid()))
+            args=(self.config, worker.index, self.sockets[worker.index], worker.ready,
+                  self.log_level, os.getpid()))
         worker.process.start()
         worker.started_at = time.monotonic()
         asyncio.get_running_loop().add_reader(worker.process.sentinel, self._exited, worker)
@@ -216,12 +227,13 @@ def serve_workers(config: Config, count: int, *, log_level: int = logging.INFO) 
     """Run ``count`` workers on ``config.host:config.port`` until SIGTERM; the exit status."""
     from analytics.store.db import migrate
 
-    sock = listening_socket(config.host, config.port)
+    sockets = listening_sockets(config.host, config.port, count)
     migrate(config.database_url)  # once, here: workers starting together find it done
     try:
-        return asyncio.run(Supervisor(config, count, sock, log_level=log_level).run())
+        return asyncio.run(Supervisor(config, count, sockets, log_level=log_level).run())
     finally:
-        sock.close()
+        for sock in sockets:
+            sock.close()
 
 
 # -- in the worker process ---------------------------------------------------------------------
