@@ -40,4 +40,18 @@ def import_sklearn() -> None:
         import sklearn.utils.fixes  # noqa: F401
 
 
+def release_freed_memory() -> None:
+    """Hand the heap freed while loading models (ONNX Runtime parses the whole graph file
+    before it builds its weights) back to the system: glibc keeps it otherwise. No-op
+    elsewhere."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 import_sklearn()

@@ -152,6 +152,7 @@ class NLU:
         )
         nlu.parse("hello")  # the first call pays ONNX Runtime's set-up, not a customer
         nlu._cache.clear()
+        nlp.lean.release_freed_memory()
         logger.info(
             "NLU loaded from %s in %.1f s (encoder: %s)",
             models_dir,
