@@ -77,13 +77,14 @@ def test_enumerating_order_numbers_is_slowed_then_handed_over_with_the_reason(se
         started = time.monotonic()
         replies = server.say(conversation, f"where is my order {number}")
         timings.append(time.monotonic() - started)
-        answered.append(bool(replies))
+        # after the hand-over the bot only acknowledges that the message reached the queue
+        answered.append(any("rder" in r.get("text", "") for r in replies))
     tracker = server.tracker(conversation)
     lookups = [e for e in tracker["events"]
                if e.get("event") == "action" and e.get("name") == "action_order_status"]
     assert tracker["status"] == "escalated"
     assert len(lookups) <= 5, "the bot kept looking orders up"
-    assert not any(answered[6:]), "the bot kept answering after the hand-over"
+    assert not any(answered[6:]), "the bot kept answering orders after the hand-over"
     assert max(timings) >= 0.5, "the bot never slowed down"
     with Session(db) as session:
         escalation = session.scalars(select(Escalation).where(
