@@ -28,6 +28,7 @@ from nlp.types import FALLBACK_INTENT
 DEFAULT_RESPONSES: dict[str, dict] = {
     "utter_default": {"text": "Sorry, I didn't get that. Could you say it another way?"},
     "utter_ask_rephrase": {"text": "Sorry, I'm not sure I understood. Could you rephrase it?"},
+    "utter_ask_which_intent": {"text": "Did you mean {first} or {second}?"},
     "utter_handoff": {"text": "I'm handing you over to a person from our team. You're number "
                               "{queue_position} in the queue; the expected wait is "
                               "{expected_wait}."},
@@ -164,6 +165,31 @@ def affirmation_message(events: list[dict]) -> dict:
                         {"title": "No", "payload": "/out_of_scope"}]}
 
 
+WHICH_INTENT_RESPONSE = "utter_ask_which_intent"  # a project's own text: {first} / {second}
+
+
+def intent_words(intent: str) -> str:
+    """An intent's name as words for a customer ("order_status" -> "order status")."""
+    return intent.replace("_", " ").replace("-", " ").strip()
+
+
+def close_intents(events: list[dict]) -> tuple[str, str] | None:
+    """The two intents the latest message was ambiguous between (the FallbackClassifier's
+    ``ambiguity_threshold``), else None."""
+    latest = ev.view(events).latest_message or {}
+    pair = (latest.get("parse_data") or {}).get("ambiguous_intents")
+    if isinstance(pair, (list, tuple)) and len(pair) == 2 and all(isinstance(p, str) for p in pair):
+        return pair[0], pair[1]
+    return None
+
+
+def which_intent_buttons(pair: tuple[str, str]) -> list[dict]:
+    """One button per close intent (its payload triggers it, as Rasa's button payloads do)
+    and one for neither."""
+    return [*({"title": intent_words(i).capitalize(), "payload": f"/{i}"} for i in pair),
+            {"title": "Something else", "payload": f"/{FALLBACK_INTENT}"}]
+
+
 def two_stage_fallback_step(events: list[dict]) -> str:
     """What Rasa's two-stage fallback loop does next: ask_affirmation, ask_rephrase,
     give_up (action_default_fallback) or done (the user made themselves understood)."""
@@ -186,5 +212,6 @@ __all__ = [
     "ACTION_OFFER_HANDOFF", "CAREBOT_ACTIONS", "DEFAULT_RESPONSES", "HandoffRequest",
     "REASON_PRIORITY", "UNKNOWN_QUEUE", "affirmation_message", "contact_email", "email_in", "deactivate_loop", "handoff_reason",
     "misunderstandings_in_a_row", "session_expired", "session_start_events",
-    "two_stage_fallback_step",
+    "two_stage_fallback_step", "WHICH_INTENT_RESPONSE", "close_intents", "intent_words",
+    "which_intent_buttons",
 ]

@@ -440,10 +440,25 @@ class MessageProcessor:
         return self._utter(conversation, "utter_offer_handoff", conversation.events)
 
     async def _fallback_offer_handoff(self, conversation: Conversation) -> list[dict]:
+        pair = builtins.close_intents(conversation.events)
+        if pair is not None:  # two intents about as likely: ask which, with a button for each
+            return self._ask_which_intent(conversation, pair)
         needed = self.escalation.fallbacks_before_offer
         if needed > 0 and builtins.misunderstandings_in_a_row(conversation.events) >= needed:
             return [{"event": "followup", "name": ACTION_OFFER_HANDOFF}]
         return self._utter(conversation, "utter_default", conversation.events)
+
+    def _ask_which_intent(self, conversation: Conversation, pair: tuple[str, str]) -> list[dict]:
+        words = {"first": builtins.intent_words(pair[0]), "second": builtins.intent_words(pair[1])}
+        uttered = self._utter(conversation, builtins.WHICH_INTENT_RESPONSE, conversation.events,
+                              words)
+        if not uttered:
+            return []
+        data = dict(uttered[-1].get("data") or {})
+        if not data.get("buttons"):  # the project's text, Carebot's buttons
+            data["buttons"] = builtins.which_intent_buttons(pair)
+            uttered[-1] = {**uttered[-1], "data": data}
+        return uttered
 
     # -- Carebot's sentiment escalation -----------------------------------------------------
 

@@ -215,3 +215,20 @@ def test_no_to_the_confirmation_ends_the_form_with_a_no(processor):
 def test_a_complaint_gets_an_apology_and_one_handoff_message(processor):
     reply = say(processor, ConversationState(id="e7c"), "complaint")
     assert reply.responses == ["utter_complaint", "utter_handoff_complaint"]
+
+
+def test_a_message_between_two_close_intents_asks_which_with_a_button_for_each(processor):
+    state = ConversationState(id="e-which")
+    conversation = Conversation(state.id, state.events, state.channel, state.vip, 0)
+    ambiguous = {**parse("nlu_fallback", 0.45), "text": "my order is wrong",
+                 "ambiguous_intents": ["order_status", "complaint"]}
+    result = asyncio.run(processor.handle_message(conversation, "my order is wrong", ambiguous,
+                                                  paused=False))
+    assert result.handoff is None
+    [message] = [e for e in conversation.events if e.get("event") == "bot"][-1:]
+    assert message["text"] == "Did you mean order status or complaint?"
+    assert [b["payload"] for b in message["data"]["buttons"]] == [
+        "/order_status", "/complaint", "/nlu_fallback"]
+    # the customer's pick is a button payload: the bot goes on with that intent
+    picked = say(processor, state, "order_status")
+    assert picked.responses and picked.responses != ["utter_default"]
