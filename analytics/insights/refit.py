@@ -21,6 +21,7 @@ from analytics.insights.satisfaction import (
     _models,
     clean_features,
     cleaning_card,
+    driver_columns,
     judge_model,
     linear_drivers,
     load_features,
@@ -35,7 +36,7 @@ from analytics.insights.segments import (
     typical_values,
 )
 from analytics.reports.scope import ReportFilters
-from analytics.reports.types import Column, Report, ReportOptions
+from analytics.reports.types import Report, ReportOptions
 
 
 def refit_drivers(engine: Engine, filters: ReportFilters, options: ReportOptions) -> Report:
@@ -63,12 +64,7 @@ def refit_drivers(engine: Engine, filters: ReportFilters, options: ReportOptions
              f"{len(data)} conversations these filters select (not saved)."]
     if not quality.usable:
         notes.append("Widen the filters to include more rated conversations.")
-    columns = [Column("feature", "Feature"), Column("meaning", "Per unit of"),
-               Column("coefficient", "Change in CSAT", "float"),
-               Column("ci_low", "95% CI low", "float"), Column("ci_high", "95% CI high", "float"),
-               Column("p_value", "p", "float"),
-               Column("effect_per_sd", "Change per typical (1 SD) difference", "float"),
-               Column("significant", "Significant (p < 0.05)", "bool")]
+    columns = driver_columns()
     return Report("satisfaction-drivers", "What drives CSAT (fitted on these filters)", columns,
                   rows, filters, notes=notes,
                   meta={"refit": True, "n_rows": n, "conversations": len(data),

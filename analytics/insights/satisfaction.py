@@ -328,15 +328,20 @@ def _store_predictions(engine: Engine, ids: list[str], values: Any, model: str,
             conn.execute(insert(P), rows[start : start + 5000])
 
 
+def driver_columns() -> list[Column]:
+    """The drivers table's columns (the saved fit's and a refit's)."""
+    return [Column("feature", "Feature"), Column("meaning", "Per unit of"),
+            Column("coefficient", "Change in CSAT", "float"),
+            Column("ci_low", "95% CI low", "float"), Column("ci_high", "95% CI high", "float"),
+            Column("p_value", "p", "float"),
+            Column("effect_per_sd", "Change per typical (1 SD) difference", "float"),
+            Column("significant", "Significant (p < 0.05)", "bool")]
+
+
 def drivers_report(conn: Connection, filters: ReportFilters, options: Any) -> Report:
     """The linear model's drivers of CSAT, from the last fit (filters do not apply), drawn
     only when the model passes :func:`judge_model`'s bar."""
-    columns = [Column("feature", "Feature"), Column("meaning", "Per unit of"),
-               Column("coefficient", "Change in CSAT", "float"),
-               Column("ci_low", "95% CI low", "float"), Column("ci_high", "95% CI high", "float"),
-               Column("p_value", "p", "float"),
-               Column("effect_per_sd", "Change per typical (1 SD) difference", "float"),
-               Column("significant", "Significant (p < 0.05)", "bool")]
+    columns = driver_columns()
     empty = Report("satisfaction-drivers", "What drives CSAT", columns, [], filters)
 
     def build(artifact: dict[str, Any], info: ModelInfo) -> Report:
