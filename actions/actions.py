@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import ABCMeta, abstractmethod
+from dataclasses import dataclass
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -17,7 +18,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.product_words import matching
+from actions.product_search import asks_for_a_product
 from actions.replies import (
     ASK_EMAIL,
     ASK_ORDER_NUMBER,
@@ -311,12 +312,22 @@ class ActionCustomerProfile(ShopAction):
         return []
 
 
-CATALOGUE_LIMIT = 10_000  # "rank everything" for the product-word filter
+CATALOGUE_LIMIT = 10_000  # "rank everything" for the product search
+# How much the recommender's order counts among products equally relevant to the request.
+MODEL_WEIGHT = 0.05
+
+
+@dataclass(frozen=True)
+class Picks:
+    products: list[Recommendation]
+    # the request named products and nothing in the catalogue fits them
+    not_sold: bool = False
+    searched: bool = False  # the picks are what the request named
 
 
 def _recommend(
     shop: Shop, customer_id: str | None, category: str | None, text: str = ""
-) -> list[Recommendation]:
+) -> Picks:
     repository = shop.repository
     # Orders placed since the model was trained count as bought too.
     bought = repository.purchased_skus(customer_id) if customer_id else set()
@@ -328,11 +339,23 @@ def _recommend(
             for p in repository.popular_products(category, customer_id, CATALOGUE_LIMIT)
         ]
     ranked = [p for p in ranked if p.sku not in bought]
-    # Products the customer's words name ("running shoes") come first, in the model's order.
-    named = matching(text, [p.name for p in ranked])
-    if named:
-        return [ranked[i] for i in named][:RECOMMENDATION_COUNT]
-    return ranked[:RECOMMENDATION_COUNT]
+    if not asks_for_a_product(text):
+        return Picks(ranked[:RECOMMENDATION_COUNT])
+    # The request decides what kind of product; the model's order decides among products
+    # as relevant as each other (the brands of one product type).
+    catalogue = [p for p in repository.products() if category is None or p.category == category]
+    matches = shop.search.search(text, catalogue)
+    if matches is None:
+        return Picks(ranked[:RECOMMENDATION_COUNT])
+    if not matches:
+        return Picks([], not_sold=True)
+    relevance = {catalogue[m.index].sku: m.relevance for m in matches}
+    place = {p.sku: i for i, p in enumerate(ranked)}
+    wanted = sorted(
+        (p for p in ranked if p.sku in relevance),
+        key=lambda p: -(relevance[p.sku] - MODEL_WEIGHT * place[p.sku] / max(len(ranked), 1)),
+    )
+    return Picks(wanted[:RECOMMENDATION_COUNT], searched=True)
 
 
 def _known_categories(shop: Shop) -> list[str]:
@@ -352,23 +375,35 @@ class ActionRecommendProducts(ShopAction):
         # email would reveal what that person bought.
         customer_id = tracker.get_slot("customer_id") or None
         asked = tracker.get_slot("product_category")
+        text = (tracker.latest_message or {}).get("text") or ""
         category = None
         if asked:
             known = await asyncio.to_thread(_known_categories, shop)
             category = resolve_category(str(asked), known)
-            if category is None:
+            if category is None and not asks_for_a_product(text):
                 dispatcher.utter_message(
                     text=f"We don't have a '{asked}' section. I can suggest something from: "
                     f"{', '.join(known)}."
                 )
                 return [SlotSet("product_category", None)]
-        text = (tracker.latest_message or {}).get("text") or ""
-        picks = await asyncio.to_thread(_recommend, shop, customer_id, category, text)
+            # not a section name ("headphones", "gym gear"): the product search finds it
+        found = await asyncio.to_thread(_recommend, shop, customer_id, category, text)
+        picks = found.products
+        if found.not_sold:
+            known = await asyncio.to_thread(_known_categories, shop)
+            where = f" in {category}" if category else ""
+            dispatcher.utter_message(
+                text=f"Sorry, we don't sell that{where}. I can suggest something from: "
+                f"{', '.join(known)}."
+            )
+            return [SlotSet("last_recommendations", []), SlotSet("product_category", None)]
         if not picks:
             where = f" in {category}" if category else ""
             dispatcher.utter_message(text=f"I have nothing new to suggest{where} right now.")
             return [SlotSet("last_recommendations", [])]
-        if any(p.reason != "popular" for p in picks):
+        if found.searched:
+            intro = "Here's what we have for that:"
+        elif any(p.reason != "popular" for p in picks):
             intro = "Based on your past orders, you might like:"
         elif category:
             intro = f"Popular in {category} right now:"
@@ -392,4 +427,6 @@ class ActionRecommendProducts(ShopAction):
         events = [SlotSet("last_recommendations", [p.sku for p in picks])]
         if category:
             events.append(SlotSet("product_category", category))
+        elif asked:  # a product, not a section: not kept for the next request
+            events.append(SlotSet("product_category", None))
         return events

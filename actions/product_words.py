@@ -1,13 +1,15 @@
 """Which catalogue products a customer's words name ("good headphones" -> the headphones).
 
 A word match on product names, so a request for a product type gets that type rather than
-the shop's best sellers. Paraphrases ("earbuds", "trainers") are not covered here.
+the shop's best sellers. Paraphrases ("earbuds", "trainers") are the sentence embeddings' job
+(:mod:`actions.product_search`); :func:`fuzzy_overlap` forgives a misspelt word ("hedphones").
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from difflib import SequenceMatcher
 
 _WORD = re.compile(r"[a-z0-9]+")
 # Words in requests and names that say nothing about the kind of product.
@@ -38,3 +40,14 @@ def matching(text: str, names: Sequence[str]) -> list[int]:
     scored = [(len(asked & words(name)), i) for i, name in enumerate(names)]
     best = max((s for s, _ in scored), default=0)
     return [i for s, i in scored if s == best] if best else []
+
+
+def _close(a: str, b: str) -> bool:
+    # One slip in a word of five letters or more ("hedphone", "runing", "perfum").
+    return a == b or (min(len(a), len(b)) >= 5 and SequenceMatcher(None, a, b).ratio() >= 0.8)
+
+
+def fuzzy_overlap(asked: Iterable[str], name_words: Iterable[str]) -> int:
+    """How many of the asked words a name has, exactly or with one small misspelling."""
+    names = list(name_words)
+    return sum(any(_close(a, n) for n in names) for a in asked)

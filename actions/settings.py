@@ -10,6 +10,10 @@ in-process use the server's database:
     CAREBOT_MODELS_DIR     where `carebot train` saved recommender.joblib; default: models/
                            in the project
     CAREBOT_PROJECT_DIR    the bot project; default: the working directory
+    CAREBOT_BASE_MODELS_DIR  the sentence encoder's exported ONNX graph, for the product
+                           search; default: Carebot's install, else CAREBOT_MODELS_DIR.
+                           In Carebot's server this is the encoder the NLU has loaded
+                           already (one per process), not a second copy.
 
 Tests call :func:`configure` with a shop of their own.
 """
@@ -18,11 +22,13 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from actions.product_search import ProductSearch
 from analytics.insights.recommender import Recommender, RecommenderUnusable, load_recommender
 from analytics.store.db import describe, make_engine
 from analytics.store.shop import ShopRepository
@@ -34,16 +40,33 @@ logger = logging.getLogger(__name__)
 class Settings:
     database_url: str
     models_dir: Path
+    # where the encoder's ONNX graph may be, first found wins (see base_models_dir)
+    encoder_dirs: tuple[Path, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         project_dir = Path(env.get("CAREBOT_PROJECT_DIR") or Path.cwd()).resolve()
+        models_dir = Path(env.get("CAREBOT_MODELS_DIR") or project_dir / "models").resolve()
+        # Spelt as Carebot's server spells it (bot/config.py), so that the encoder's
+        # process-wide instance is the one the server's NLU loaded.
+        base = Path(env.get("CAREBOT_BASE_MODELS_DIR")
+                    or Path(sys.prefix) / "share" / "carebot" / "base-models")
         return cls(
             database_url=env.get("CAREBOT_DATABASE_URL")
             or f"sqlite:///{project_dir / 'carebot.db'}",
-            models_dir=Path(env.get("CAREBOT_MODELS_DIR") or project_dir / "models").resolve(),
+            models_dir=models_dir,
+            encoder_dirs=(base, models_dir),
         )
+
+    @property
+    def base_models_dir(self) -> Path | None:
+        """The first of ``encoder_dirs`` with the encoder's exported ONNX graph, or None."""
+        from nlp.encoder import JOINT_ONNX_FILE, JOINT_ONNX_INT8_FILE
+
+        return next((d for d in self.encoder_dirs
+                     if any((d / n).exists() for n in (JOINT_ONNX_INT8_FILE, JOINT_ONNX_FILE))),
+                    None)
 
 
 @dataclass(frozen=True)
@@ -52,6 +75,8 @@ class Shop:
 
     repository: ShopRepository
     recommender: Recommender | None = None
+    # without an encoder (tests, no exported graph) the search matches product words only
+    search: ProductSearch = field(default_factory=lambda: ProductSearch(None))
 
     @classmethod
     def open(cls, settings: Settings) -> Shop:
@@ -65,7 +90,21 @@ class Shop:
             # Customers still get best sellers; the operator finds what to do in the log.
             logger.error("%s; recommending best sellers until then", exc)
             recommender = None
-        return cls(ShopRepository(engine), recommender)
+        return cls(ShopRepository(engine), recommender, ProductSearch(product_encoder(settings)))
+
+
+def product_encoder(settings: Settings):
+    """The sentence encoder's ``encode`` for the product search: the process-wide ONNX
+    encoder of the base models (the NLU's own in Carebot's server). Never torch: without an
+    exported graph the search matches words only."""
+    base = settings.base_models_dir
+    if base is None:
+        logger.warning("no exported sentence encoder in %s: product search matches product "
+                       "words only", ", ".join(map(str, settings.encoder_dirs)))
+        return None
+    from nlp.encoder import SentenceEncoder
+
+    return SentenceEncoder.shared(base).encode
 
 
 _lock = threading.Lock()

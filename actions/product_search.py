@@ -1,0 +1,133 @@
+"""Which catalogue products a request is about, by meaning and by word.
+
+"earbuds", "trainers for jogging", "hedphones": the request and every product (its name,
+category and description) are sentence embeddings from the encoder the NLU already runs;
+the relevance of a product is their cosine similarity plus a bonus for the product words
+they share (:mod:`actions.product_words`, misspellings included). A request whose best
+product stays below ``floor`` names something the shop does not sell. A request without
+product words ("recommend something") is not a search at all.
+
+The floor and the weights are chosen on tests/actions/data/product_requests.csv
+(``python benchmarks/product_search.py`` prints what they reach).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from actions.product_words import fuzzy_overlap, words
+
+logger = logging.getLogger(__name__)
+
+Embed = Callable[[list[str]], np.ndarray]
+
+FLOOR = 0.36  # below it nothing in the catalogue fits the request
+WORD_BONUS = 0.3  # x the share of the request's product words a product has
+MARGIN = 0.1  # products this close to the best one are equally relevant
+# Request words that name no product: without any other word, a request is a plain
+# "recommend me something" and gets the recommender's picks.
+_NOT_PRODUCT = {"gift", "present", "idea", "ideas", "popular", "seller", "sellers", "buy",
+                "have", "got", "sell", "today", "what", "there", "anything", "thing",
+                "things", "stuff", "item", "items", "product", "products", "like", "would",
+                "could", "should", "your", "shop", "store", "cheap", "this", "that", "give",
+                "get", "find", "help", "hello", "thanks", "thank", "hey", "recommendation",
+                "recommendations", "suggestion", "suggestions", "interesting", "cool"}
+
+
+class ProductLike(Protocol):
+    sku: str
+    name: str
+    category: str
+    description: str
+
+
+def product_text(product: ProductLike) -> str:
+    """What a product's embedding is made of."""
+    return f"{product.name} ({product.category}). {product.description}"
+
+
+_FILLER = re.compile(
+    r"\b(?:can|could|would|will)\s+you\b|\b(?:do|does)\s+(?:you|the shop)\s+"
+    r"(?:sell|have|carry|stock)\b|\b(?:please|recommend|suggest|show me|i need|i want|"
+    r"i'?m looking for|looking for|some|any|a good|good|nice|something|me)\b|[?!.]",
+    re.IGNORECASE,
+)
+
+
+def query_text(text: str) -> str:
+    """The request without the words every request has ("can you recommend", "I need")."""
+    cleaned = " ".join(_FILLER.sub(" ", text).split())
+    return cleaned or text
+
+
+def asks_for_a_product(text: str) -> bool:
+    """Whether the request has words that could name a product (not a button's /payload)."""
+    if not text or text.lstrip().startswith("/"):
+        return False
+    return bool(words(text) - {w.rstrip("s") for w in _NOT_PRODUCT} - _NOT_PRODUCT)
+
+
+@dataclass(frozen=True)
+class Match:
+    index: int  # in the products searched
+    relevance: float
+
+
+class ProductSearch:
+    """Searches a catalogue; product embeddings are computed once per product text."""
+
+    def __init__(self, embed: Embed | None, floor: float = FLOOR,
+                 word_bonus: float = WORD_BONUS, margin: float = MARGIN) -> None:
+        """``embed``: texts -> unit vectors; None searches by words only."""
+        self.embed = embed
+        self.floor = floor
+        self.word_bonus = word_bonus
+        self.margin = margin
+        self._vectors: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def _product_vectors(self, texts: list[str]) -> np.ndarray:
+        assert self.embed is not None
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+            if missing:
+                for t, v in zip(missing, self.embed(missing), strict=True):
+                    self._vectors[t] = v
+            return np.stack([self._vectors[t] for t in texts])
+
+    def relevance(self, text: str, products: Sequence[ProductLike]) -> np.ndarray:
+        """Each product's relevance to the request."""
+        asked = words(text)
+        overlap = np.array(
+            [fuzzy_overlap(asked, words(f"{p.name} {p.category}")) for p in products],
+            dtype=np.float32,
+        )
+        share = overlap / max(len(asked), 1)
+        if self.embed is None:
+            # word match only: any shared product word is a fit
+            return share * (self.floor + self.word_bonus) / max(share.max(initial=0), 1e-9)
+        query = self.embed([query_text(text)])[0]
+        similarity = self._product_vectors([product_text(p) for p in products]) @ query
+        return similarity + self.word_bonus * share
+
+    def search(self, text: str, products: Sequence[ProductLike]) -> list[Match] | None:
+        """The products the request is about, most relevant first; [] when nothing in the
+        catalogue fits; None when the request names no product (recommend as usual)."""
+        if not asks_for_a_product(text) or not products:
+            return None
+        scores = self.relevance(text, products)
+        best = float(scores.max())
+        if best < self.floor:
+            logger.info("no product fits %r (best relevance %.2f < %.2f)", text, best,
+                        self.floor)
+            return []
+        keep = np.flatnonzero(scores >= best - self.margin)
+        keep = keep[np.argsort(-scores[keep], kind="stable")]
+        return [Match(int(i), float(scores[i])) for i in keep]
