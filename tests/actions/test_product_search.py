@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -170,3 +171,24 @@ async def test_a_generic_request_gets_the_recommenders_picks(executor, use_shop,
     message, _ = await _recommend(executor, use_shop, make_call, shop,
                                   "can you recommend something?", customer_id="C1001")
     assert [p["sku"] for p in message["custom"]["products"]] == ["E102", "S201"]
+
+
+def _said(messages) -> tuple[str, list[dict]]:
+    text = " ".join(m.get("text") or "" for m in messages)
+    products = [p for m in messages for p in (m.get("custom") or {}).get("products", [])]
+    return text, products
+
+
+@pytest.mark.parametrize("request_text, product_word", [
+    ("can you recommend some earbuds?", "earbuds"),
+    ("recommend trainers for jogging", "running shoes"),
+])
+def test_a_served_conversation_finds_the_paraphrased_product(server, request_text,
+                                                             product_word):
+    text, products = _said(server.say(f"search-{uuid.uuid4().hex[:12]}", request_text))
+    assert products and product_word in products[0]["name"].lower(), text
+
+
+def test_a_served_conversation_says_what_the_shop_does_not_sell(server):
+    text, products = _said(server.say(f"search-{uuid.uuid4().hex[:12]}", "can you recommend a lawn mower?"))
+    assert "we don't sell that" in text and not products, text
