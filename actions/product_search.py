@@ -31,6 +31,7 @@ Embed = Callable[[list[str]], np.ndarray]
 FLOOR = 0.36  # below it nothing in the catalogue fits the request
 WORD_BONUS = 0.3  # x the share of the request's product words a product has
 MARGIN = 0.1  # products this close to the best one are equally relevant
+CHUNK = 32  # product texts embedded at a time (what the server's NLU batcher sends at most)
 # Request words that name no product: without any other word, a request is a plain
 # "recommend me something" and gets the recommender's picks.
 _NOT_PRODUCT = {"gift", "present", "idea", "ideas", "popular", "seller", "sellers", "buy",
@@ -97,8 +98,11 @@ class ProductSearch:
         assert self.embed is not None
         with self._lock:
             missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
-            if missing:
-                for t, v in zip(missing, self.embed(missing), strict=True):
+            # In chunks the size of live traffic: a bigger batch would make the encoder
+            # open a second (two-thread) ONNX Runtime session, some 100 MB more.
+            for start in range(0, len(missing), CHUNK):
+                chunk = missing[start : start + CHUNK]
+                for t, v in zip(chunk, self.embed(chunk), strict=True):
                     self._vectors[t] = v
             return np.stack([self._vectors[t] for t in texts])
 

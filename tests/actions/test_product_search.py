@@ -192,3 +192,17 @@ def test_a_served_conversation_finds_the_paraphrased_product(server, request_tex
 def test_a_served_conversation_says_what_the_shop_does_not_sell(server):
     text, products = _said(server.say(f"search-{uuid.uuid4().hex[:12]}", "can you recommend a lawn mower?"))
     assert "we don't sell that" in text and not products, text
+
+
+def test_embedding_the_catalogue_keeps_the_encoders_one_session(settings, tmp_path_factory):
+    """Batches above the encoder's SMALL_BATCH would open a second ONNX Runtime session."""
+    from analytics.store.shop import ProductInfo
+    from nlp.encoder import SMALL_BATCH
+
+    sizes = []
+    encode = product_encoder(settings)
+    search = ProductSearch(lambda texts: sizes.append(len(texts)) or encode(texts))
+    products = [ProductInfo(f"P{i}", f"Brand{i} Desk Lamp", "home", 9.0, f"Lamp number {i}.")
+                for i in range(150)]
+    assert search.search("a lamp", products)
+    assert max(sizes) <= SMALL_BATCH and sum(sizes) == 151
