@@ -37,19 +37,25 @@ def read_records(path: Path) -> list[Record]:
     return records
 
 
+def write_lines_atomically(path: Path, lines: list[bytes]) -> Path:
+    """``path`` holding ``lines`` (one per line), complete and fsynced or not there at all:
+    written beside it, then renamed over it."""
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("wb") as fh:
+        for line in lines:
+            fh.write(line + b"\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    tmp.replace(path)
+    return path
+
+
 def write_spool(directory: Path, records: list[Record]) -> Path:
     """A new spool file holding ``records``, complete and fsynced or not there at all."""
     directory.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     path = directory / f"spool-{stamp}-{os.getpid()}.jsonl"
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        for record in records:
-            fh.write(to_line(record) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp.replace(path)
-    return path
+    return write_lines_atomically(path, [to_line(r).encode("utf-8") for r in records])
 
 
 def append_rejected(directory: Path, record: Record) -> Path:

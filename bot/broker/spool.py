@@ -11,6 +11,8 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+from analytics.store.record_files import write_lines_atomically
+
 logger = logging.getLogger(__name__)
 
 SPOOL_GLOB = "events-*.jsonl"
@@ -22,14 +24,7 @@ def write_spool(directory: Path, bodies: list[bytes]) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     path = directory / f"events-{stamp}-{os.getpid()}.jsonl"
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("wb") as fh:
-        for body in bodies:
-            fh.write(body + b"\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp.replace(path)
-    return path
+    return write_lines_atomically(path, bodies)
 
 
 def read_spool(path: Path) -> list[bytes]:
@@ -77,12 +72,5 @@ def release(path: Path, remaining: list[bytes]) -> None:
     if not remaining:
         path.unlink(missing_ok=True)
         return
-    original = path.with_name(path.name.partition(CLAIMED)[0])
-    tmp = original.with_suffix(".tmp")
-    with tmp.open("wb") as fh:
-        for body in remaining:
-            fh.write(body + b"\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp.replace(original)
+    write_lines_atomically(path.with_name(path.name.partition(CLAIMED)[0]), remaining)
     path.unlink(missing_ok=True)
