@@ -5,6 +5,7 @@ read by ``bot.dialogue.project``), with overrides from the CLI."""
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import sys
 from dataclasses import dataclass, field, fields, replace
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.broker.settings import EndpointsError, PikaSettings, read_deployment_endpoints
+from bot.console.hours import BusinessHours, BusinessHoursError
 from bot.monitoring.settings import (
     AbuseSettings,
     MonitoringSettings,
@@ -72,6 +74,14 @@ class EscalationPolicy:
     # The agents' queue: urgency = priority + minutes waited / this + 1 for valuable customers.
     wait_minutes_per_level: float = 5.0
     valuable_customer_spend: float = 1000.0  # lifetime spend that makes a customer valuable
+    # An escalation no agent took for this long is resolved and the customer told
+    # (bot/console/auto_close.py): "3 days", "12 hours", "90 minutes"; "off" keeps it queued.
+    auto_close_after: str = "off"
+
+    @property
+    def auto_close_seconds(self) -> float | None:
+        """``auto_close_after`` in seconds; None when off."""
+        return duration_seconds(self.auto_close_after, "escalation.auto_close_after")
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any], where: str) -> EscalationPolicy:
@@ -83,7 +93,30 @@ class EscalationPolicy:
                 raise ValueError(f"{where}: unknown escalation setting '{key}'; Carebot "
                                  f"supports: {', '.join(sorted(known))}")
             chosen[key] = _setting(value, type(known[key].default), f"{where}: escalation.{key}")
+        if "auto_close_after" in chosen:
+            duration_seconds(chosen["auto_close_after"], f"{where}: escalation.auto_close_after")
         return cls(**chosen)
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$")
+_DURATION_UNITS = {"": 1, "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
+                   "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
+                   "h": 3600, "hour": 3600, "hours": 3600,
+                   "d": 86400, "day": 86400, "days": 86400, "w": 604800, "week": 604800,
+                   "weeks": 604800}
+
+
+def duration_seconds(value: Any, where: str) -> float | None:
+    """A duration setting ("3 days", "12 hours", "90 minutes", "30 seconds", a number of
+    seconds) in seconds; None for "off". ValueError names a bad one."""
+    text = str(value).strip().lower()
+    if text in ("off", "none", "0", "", "false", "no"):
+        return None
+    match = _DURATION.match(text)
+    if match is None or match.group(2) not in _DURATION_UNITS or float(match.group(1)) <= 0:
+        raise ValueError(f"{where} must be a time such as '3 days', '12 hours' or "
+                         f"'90 minutes', or off; not {value!r}")
+    return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
 
 
 @dataclass(frozen=True)
@@ -189,7 +222,7 @@ def _setting(value: Any, kind: type, where: str) -> Any:
 
 SETTINGS_FILE = "carebot.yml"
 SETTINGS_KEYS = ("escalation", "allowed_origins", "recommender", "limits", "privacy",
-                 "monitoring", "abuse")
+                 "monitoring", "abuse", "business_hours")
 PRIVACY_KEYS = ("raw_text_retention_days",)
 LEGACY_KEYS = ("escalation", "allowed_origins")
 
@@ -240,6 +273,11 @@ def read_settings_file(path: Path) -> dict[str, Any]:
             raise doc.error("raw_text_retention_days must be a whole number of days (0: keep "
                             "no raw text)", "privacy", "raw_text_retention_days")
     _check_monitoring_keys(doc, data)
+    if data.get("business_hours") is not None:
+        try:
+            BusinessHours.from_mapping(data["business_hours"])
+        except BusinessHoursError as exc:
+            raise doc.error(str(exc), "business_hours") from None
     if "recommender" in data and not isinstance(data["recommender"], bool):
         raise doc.error("recommender must be true or false", "recommender")
     origins = data.get("allowed_origins")
@@ -298,6 +336,9 @@ class Config:
     # only the redacted text
     raw_text_keys: tuple[str, ...] = ()
     raw_text_retention_days: int = 30
+    # carebot.yml ``business_hours``: outside them a handoff is answered as "nobody online"
+    # (bot/console/hours.py); None: always open
+    business_hours: BusinessHours | None = None
     # endpoints.yml's event_broker: every tracker event goes to this RabbitMQ (bot/broker)
     event_broker: PikaSettings | None = None
     # the environment Config was read from: fills ${NAME} in the Rasa project's files
@@ -365,4 +406,6 @@ class Config:
             raw_text_keys=_raw_text_keys(env, project_dir),
             raw_text_retention_days=_setting(retention, int,
                                              "CAREBOT_RAW_TEXT_RETENTION_DAYS"),
+            business_hours=BusinessHours.from_mapping(settings["business_hours"])
+            if settings.get("business_hours") is not None else None,
         )

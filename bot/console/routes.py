@@ -30,6 +30,7 @@ from pathlib import Path
 from aiohttp import WSMsgType, web
 
 from analytics.store.shop import ShopRepository
+from bot.console.auto_close import AutoCloser
 from bot.console.desk import AgentDesk, HandoffError
 from bot.console.live import AgentConsole
 from bot.console.queue import EscalationQueue
@@ -196,11 +197,18 @@ async def _console_runtime(app: web.Application) -> AsyncIterator[None]:
     console = AgentConsole(desk, app[SOCKETS], max_body_bytes=config.max_body_bytes)
     # a waiting customer hears their place in the queue and the expected wait
     desk.waiting = ConsoleWaitingRoom(desk.queue, lambda: len(console.agents_online()),
-                                      time.time)
+                                      time.time, config.business_hours)
     conversations.processor.waiting_room = desk.waiting
     console.start()
+    # escalations nobody took within escalation.auto_close_after: closed, the customer told
+    after = config.escalation.auto_close_seconds
+    closer = AutoCloser(conversations, app[DB], after) if after else None
+    if closer is not None:
+        closer.start()
     app[CONSOLE] = console
     yield
+    if closer is not None:
+        await closer.close()
     await console.close()
 
 

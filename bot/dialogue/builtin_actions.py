@@ -37,12 +37,19 @@ DEFAULT_RESPONSES: dict[str, dict] = {
                                       "online right now. Leave your email address here and "
                                       "we'll reply by email; your conversation stays in the "
                                       "queue."},
+    "utter_handoff_after_hours": {"text": "Our team is away right now and back on {opens_at}. "
+                                          "Leave your email address here and we'll reply by "
+                                          "email; your conversation stays in the queue."},
     "utter_handoff_email_saved": {"text": "Thanks! We'll reply to {contact_email} as soon as "
                                           "someone from our team is back. You can also keep "
                                           "this chat open."},
     "utter_handoff_waiting": {"text": "Thanks, I've added that to your conversation; a person "
                                       "will see it. You're number {queue_position} in the "
                                       "queue; the expected wait is {expected_wait}."},
+    # bot/console/auto_close.py: an escalation nobody took within escalation.auto_close_after
+    "utter_handoff_closed": {"text": "Sorry we couldn't get to your conversation in time. We've "
+                                     "closed it for now; write here any time and we'll pick "
+                                     "it up again."},
     "utter_action_failed": {"text": "Sorry, I couldn't do that just now. Please try again in a "
                                     "moment."},
     "utter_offer_handoff": {"text": "I'm having trouble understanding. Would you like to talk "
@@ -57,7 +64,7 @@ HANDOFF_WITHOUT_QUEUE = {"text": "I'm handing you over to a person from our team
                                  "with you shortly."}
 # The variables of utter_handoff* when the queue cannot be read.
 UNKNOWN_QUEUE = {"queue_position": "—", "expected_wait": "a few minutes", "agents_online": "",
-                 "contact_email": ""}
+                 "contact_email": "", "opens_at": ""}
 _EMAIL = re.compile(r"[^@\s<>\"']+@[^@\s<>\"']+\.[A-Za-z]{2,}")
 # Carebot's own slots (bot/dialogue/conversations.py fills them for a verified customer)
 CONTACT_SLOT = "email"

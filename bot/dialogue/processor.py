@@ -403,8 +403,8 @@ class MessageProcessor:
         or one the customer is asked for)."""
         email = builtins.contact_email(ev.view(conversation.events, self.domain).slots)
         status = await self._queue_status(conversation, "on_handoff", priority, email)
-        if status is not None and status.agents_online == 0:
-            name = "utter_handoff_email_saved" if email else "utter_handoff_offline"
+        if status is not None and status.offline:  # nobody online, or outside business hours
+            name = "utter_handoff_email_saved" if email else status.offline_response
             return self._utter(conversation, name, conversation.events, status.variables())
         name = f"utter_handoff_{reason}" if f"utter_handoff_{reason}" in self.domain.responses \
             else "utter_handoff"
@@ -419,8 +419,8 @@ class MessageProcessor:
             return []
         if status.email_saved_now:
             name = "utter_handoff_email_saved"
-        elif status.agents_online == 0 and not status.contact_email:
-            name = "utter_handoff_offline"
+        elif status.offline and not status.contact_email:
+            name = status.offline_response
         else:
             name = "utter_handoff_waiting"
         return self._utter(conversation, name, conversation.events, status.variables())

@@ -9,10 +9,13 @@ variables, which any ``utter_handoff*`` response may use:
     {expected_wait}   "about 5 minutes", "under a minute"...
     {agents_online}   agents with the console open now
     {contact_email}   the email the customer left for a reply (utter_handoff_email_saved)
+    {opens_at}        outside business hours, when the team is back: "Monday 09:00 GMT"
 
 Responses Carebot utters (each has a built-in default, builtin_actions.DEFAULT_RESPONSES):
 ``utter_handoff`` / ``utter_handoff_<reason>`` when an agent is online,
 ``utter_handoff_offline`` when nobody is (the customer is asked for an email address),
+``utter_handoff_after_hours`` instead outside carebot.yml's ``business_hours`` (the same,
+saying when the team is back),
 ``utter_handoff_email_saved`` once the email is kept on the escalation, and
 ``utter_handoff_waiting`` for a message written while waiting.
 """
@@ -33,13 +36,27 @@ class QueueStatus:
     agents_online: int
     contact_email: str | None = None  # the address kept for a reply by email
     email_saved_now: bool = False  # this very message gave it
+    opens_at: str | None = None  # outside business hours: when the team is back
+
+    @property
+    def offline(self) -> bool:
+        """Nobody will answer now (no agent online, or outside business hours): the customer
+        is offered a reply by email."""
+        return self.agents_online == 0 or self.opens_at is not None
+
+    @property
+    def offline_response(self) -> str:
+        """What asks for the email while offline."""
+        return "utter_handoff_after_hours" if self.opens_at is not None \
+            else "utter_handoff_offline"
 
     def variables(self) -> dict:
         """The response variables (``{queue_position}``...)."""
         return {"queue_position": self.position,
                 "expected_wait": wait_in_words(self.expected_wait_seconds),
                 "agents_online": self.agents_online,
-                "contact_email": self.contact_email or ""}
+                "contact_email": self.contact_email or "",
+                "opens_at": self.opens_at or ""}
 
 
 class WaitingRoom(Protocol):
