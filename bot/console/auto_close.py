@@ -1,12 +1,14 @@
-"""Escalations nobody took for too long are closed, and the customer is told.
+"""Escalations left too long are closed, and the customer is told.
 
 carebot.yml ``escalation.auto_close_after`` ("3 days", "12 hours"; off by default) sets how
-long an escalation may wait unclaimed. A background job of every serving process looks for
-older ones; each is closed once, across processes: the conversation's lock (across
-processes with Redis or the workers' hub) and an UPDATE that only moves an escalation that is
-still open and still that old. The process whose UPDATE changed the row tells the customer
+long an escalation may wait: an open one (nobody claimed it) that long after it was opened, a
+claimed one once neither the agent nor the customer wrote for that long (the simulated items
+of long ago that lead nobody anywhere). A background job of every serving process looks for
+them; each is closed once, across processes: under the conversation's lock (across processes
+with Redis or the workers' hub), by an UPDATE that only moves an escalation still unresolved
+and still overdue. The process whose UPDATE changed the row tells the customer
 (``utter_handoff_closed``, a built-in text unless the project has one), logs it (an
-``auto_close`` event) and the agents' queue drops it. Claimed escalations are the agent's.
+``auto_close`` event), and the agents' queue drops it.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ import logging
 import time
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, and_, func, or_, select, update
 
 from analytics.store.records import EventRecord, MessageRecord, record_time
-from analytics.store.schema import Escalation
+from analytics.store.schema import Conversation, Escalation
 from bot.console.desk import message_view
 from bot.dialogue import events as ev
 from bot.dialogue import rasa_events as re_
@@ -42,11 +44,24 @@ def sweep_interval(after_seconds: float) -> float:
     return min(MAX_SWEEP_SECONDS, max(MIN_SWEEP_SECONDS, after_seconds / 10.0))
 
 
+def _overdue(cutoff: datetime):
+    """Unresolved and left too long: open since before ``cutoff``, or claimed with nothing
+    written in the conversation since then."""
+    last_active = (select(Conversation.last_active_at)
+                   .where(Conversation.id == Escalation.conversation_id)
+                   .correlate(Escalation).scalar_subquery())
+    quiet_since = func.coalesce(Escalation.first_response_at, Escalation.claimed_at,
+                                Escalation.created_at)
+    return or_(and_(Escalation.status == "open", Escalation.created_at < cutoff),
+               and_(Escalation.status == "claimed", quiet_since < cutoff,
+                    func.coalesce(last_active, Escalation.created_at) < cutoff))
+
+
 def overdue_escalations(engine: Engine, cutoff: datetime, limit: int = BATCH
                         ) -> list[tuple[int, str]]:
-    """(escalation id, conversation id) of open escalations created before ``cutoff``."""
+    """(escalation id, conversation id) of the escalations overdue at ``cutoff``."""
     query = (select(Escalation.id, Escalation.conversation_id)
-             .where(Escalation.status == "open", Escalation.created_at < cutoff)
+             .where(_overdue(cutoff))
              .order_by(Escalation.created_at, Escalation.id)
              .limit(limit))
     with engine.connect() as conn:
@@ -55,15 +70,14 @@ def overdue_escalations(engine: Engine, cutoff: datetime, limit: int = BATCH
 
 def close_if_overdue(engine: Engine, escalation_id: int, cutoff: datetime,
                      at: datetime) -> bool:
-    """Resolve the escalation if it is still open and older than ``cutoff``: True for the
-    one caller that changed it (an agent's claim, or another process, got there first
-    otherwise)."""
+    """Resolve the escalation if it is still overdue: True for the one caller that changed
+    it (an agent's claim or reply, or another process, got there first otherwise)."""
     with engine.begin() as conn:
         changed = conn.execute(
             update(Escalation)
-            .where(Escalation.id == escalation_id, Escalation.status == "open",
-                   Escalation.created_at < cutoff)
+            .where(Escalation.id == escalation_id, _overdue(cutoff))
             .values(status="resolved", resolved_at=at)
+            .execution_options(synchronize_session=False)
         ).rowcount
     return changed == 1
 
@@ -82,7 +96,7 @@ class AutoCloser:
 
     def start(self) -> None:
         if self._task is None:
-            logger.info("escalations nobody took for %s are closed and the customer told",
+            logger.info("escalations left for %s are closed and the customer told",
                         _words(self.after_seconds))
             self._task = asyncio.create_task(self._run(), name="carebot-escalation-auto-close")
 
@@ -119,18 +133,23 @@ class AutoCloser:
                          cutoff: datetime) -> int:
         service = self.service
         async with service.lock(conversation_id):
-            now = record_time()
-            if not await asyncio.to_thread(close_if_overdue, self.engine, escalation_id,
-                                           cutoff, now):
-                return 0  # claimed, or closed by another process, meanwhile
             try:
                 state = await service.get_state(conversation_id)
             except ConversationNotFound:
                 state = None
-            record = None
-            if state is not None and state.status == "escalated":
+            if state is not None and state.status == "agent" \
+                    and time.time() - state.last_active_at < self.after_seconds:
+                return 0  # the agent or the customer wrote just now (not yet in the row)
+            now = record_time()
+            if not await asyncio.to_thread(close_if_overdue, self.engine, escalation_id,
+                                           cutoff, now):
+                return 0  # claimed, answered or closed by another process meanwhile
+            record = agent = None
+            if state is not None and state.status in ("escalated", "agent"):
+                agent = state.assigned_agent_id
                 message = self._message(state)
                 state.status = "resolved"
+                state.assigned_agent_id = None
                 state.ended_at = state.last_active_at = time.time()
                 state.add_event({**re_.bot(message, CLOSED_RESPONSE), "timestamp": time.time()})
                 await service.commit(state)
@@ -142,10 +161,11 @@ class AutoCloser:
                 conversation_id=conversation_id, type="auto_close", actor="bot",
                 created_at=now, data={"escalation_id": escalation_id,
                                       "after_seconds": self.after_seconds,
-                                      "customer_told": record is not None}))
+                                      "customer_told": record is not None,
+                                      **({"agent_id": agent} if record and agent else {})}))
             # stored before anyone hears of it: a widget reconnecting finds it in the history
             await asyncio.to_thread(service.log.flush, 5.0)
-            logger.info("escalation %d of conversation %s closed: nobody took it within %s%s",
+            logger.info("escalation %d of conversation %s closed: left for more than %s%s",
                         escalation_id, conversation_id, _words(self.after_seconds),
                         "; the customer was told" if record else "")
             if record is not None:

@@ -46,10 +46,10 @@ DEFAULT_RESPONSES: dict[str, dict] = {
     "utter_handoff_waiting": {"text": "Thanks, I've added that to your conversation; a person "
                                       "will see it. You're number {queue_position} in the "
                                       "queue; the expected wait is {expected_wait}."},
-    # bot/console/auto_close.py: an escalation nobody took within escalation.auto_close_after
-    "utter_handoff_closed": {"text": "Sorry we couldn't get to your conversation in time. We've "
-                                     "closed it for now; write here any time and we'll pick "
-                                     "it up again."},
+    # bot/console/auto_close.py: an escalation left longer than escalation.auto_close_after
+    "utter_handoff_closed": {"text": "Sorry, nobody from our team could get back to you in "
+                                     "time, so we've closed this conversation for now. Write "
+                                     "here any time and we'll help you again."},
     "utter_action_failed": {"text": "Sorry, I couldn't do that just now. Please try again in a "
                                     "moment."},
     "utter_offer_handoff": {"text": "I'm having trouble understanding. Would you like to talk "
