@@ -207,6 +207,59 @@
     try { var u = new URL(String(url), location.href); return /^https?:$/.test(u.protocol) ? u.href : null; }
     catch (e) { return null; }
   }
+  function svgIcon(d, size) {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", String(size)); svg.setAttribute("height", String(size));
+    svg.setAttribute("aria-hidden", "true"); svg.setAttribute("focusable", "false");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("fill", "none"); path.setAttribute("stroke", "currentColor");
+    path.setAttribute("stroke-width", "1.6"); path.setAttribute("stroke-linecap", "round");
+    path.setAttribute("stroke-linejoin", "round");
+    path.setAttribute("d", d);
+    svg.appendChild(path);
+    return svg;
+  }
+  // a product without a picture: a drawn shopping bag and its category, never a lone letter
+  var BAG = "M6 8h12l-1 12H7L6 8zm3 0V6.5a3 3 0 0 1 6 0V8";
+  function imagePlaceholder(box, p) {
+    box.classList.add("cb-card-noimg");
+    box.setAttribute("aria-hidden", "true");
+    box.appendChild(svgIcon(BAG, 30));
+    if (p.category) box.appendChild(el("span", "cb-card-cat", p.category));
+  }
+  // cards wider than the message: arrows and a fading edge say there is more to the side
+  function scrollable(list) {
+    var box = el("div", "cb-cards-box");
+    var prev = el("button", "cb-cards-nav cb-cards-prev");
+    var next = el("button", "cb-cards-nav cb-cards-next");
+    prev.type = next.type = "button";
+    prev.setAttribute("aria-label", "Previous products");
+    next.setAttribute("aria-label", "More products");
+    prev.appendChild(svgIcon("M15 5l-7 7 7 7", 18));
+    next.appendChild(svgIcon("M9 5l7 7-7 7", 18));
+    function update() {
+      var max = list.scrollWidth - list.clientWidth;
+      var before = list.scrollLeft > 2, after = list.scrollLeft < max - 2;
+      box.classList.toggle("cb-more-before", before);
+      box.classList.toggle("cb-more-after", after);
+      prev.hidden = !before; next.hidden = !after;
+    }
+    function step(direction) {
+      var card = list.querySelector(".cb-card");
+      var by = card ? card.getBoundingClientRect().width + 8 : list.clientWidth * 0.8;
+      list.scrollBy({left: direction * by, behavior: "smooth"});
+    }
+    prev.addEventListener("click", function () { step(-1); });
+    next.addEventListener("click", function () { step(1); });
+    list.addEventListener("scroll", update, {passive: true});
+    if (window.ResizeObserver) new ResizeObserver(update).observe(list);
+    prev.hidden = next.hidden = true;
+    box.appendChild(list); box.appendChild(prev); box.appendChild(next);
+    setTimeout(update, 0);
+    return box;
+  }
   function productCards(products) {
     var list = el("ul", "cb-cards");
     list.setAttribute("aria-label", "Recommended products");
@@ -215,7 +268,7 @@
       var img = el("div", "cb-card-img");
       var src = p.image ? safeUrl(p.image) : null;
       if (src) { var i = el("img"); i.alt = ""; i.src = src; img.appendChild(i); }
-      else { img.textContent = (p.category || p.name || "?").charAt(0).toUpperCase(); img.setAttribute("aria-hidden", "true"); }
+      else imagePlaceholder(img, p);
       card.appendChild(img);
       card.appendChild(el("div", "cb-card-name", p.name));
       var price = Number(p.price);
@@ -229,7 +282,7 @@
       }
       list.appendChild(card);
     });
-    return list;
+    return scrollable(list);
   }
   function addBot(m, live) {
     if (m.id && seen[m.id]) return;
@@ -254,13 +307,35 @@
     if (live) noteUnread();
     scrollDown();
   }
+  // "Alice Martin" -> "AM", "bob" -> "B": the first letter of the first and the last word
+  function initials(name) {
+    var words = String(name).split(/\s+/).map(function (w) {
+      var letters = w.match(/[\p{L}\p{N}]/u);
+      return letters ? letters[0] : "";
+    }).filter(Boolean);
+    if (!words.length) return "?";
+    return (words[0] + (words.length > 1 ? words[words.length - 1] : "")).toUpperCase();
+  }
+  function hue(name) {  // one of the avatar colours, the same for the same name
+    var h = 0;
+    for (var i = 0; i < name.length; i++) h = (h * 31 + name.charCodeAt(i)) >>> 0;
+    return h % 6;
+  }
   function addAgent(m, live) {
     if (m.id && seen[m.id]) return;
     if (m.id) seen[m.id] = true;
     var r = row("cb-agent");
-    r.appendChild(el("div", "cb-who", (m.agent || "Support") + " \u00B7 support team"));
-    r.appendChild(el("div", "cb-msg", m.text));
-    stamp(r, m.at);
+    // live frames carry the name customers see as "agent"; the history has it as "agent_name"
+    var name = m.agent_name || m.agent || "Support";
+    var avatar = el("span", "cb-avatar cb-avatar-" + hue(name), initials(name));
+    avatar.setAttribute("aria-hidden", "true");
+    avatar.title = name;
+    r.appendChild(avatar);
+    var body = el("div", "cb-agent-body");
+    body.appendChild(el("div", "cb-who", name + " \u00B7 support team"));
+    body.appendChild(el("div", "cb-msg", m.text));
+    r.appendChild(body);
+    stamp(body, m.at);
     showQuickReplies([]);
     if (live) noteUnread();
     scrollDown();
@@ -493,7 +568,7 @@
     flushRating();
   }
   function lastAgent(history) {
-    for (var i = history.length - 1; i >= 0; i--) if (history[i].sender === "agent") return history[i].agent;
+    for (var i = history.length - 1; i >= 0; i--) if (history[i].sender === "agent") return history[i].agent_name || history[i].agent;
     return null;
   }
   function handle(m) {
@@ -517,7 +592,7 @@
         break;
       case "ended":
         typing.textContent = "";
-        if (m.by === "agent") setMode("resolved");
+        if (m.by === "agent" || m.by === "timeout") setMode("resolved");
         if (m.text) addNotice(m.text);
         showRatingPrompt(); noteUnread();
         break;
