@@ -93,6 +93,20 @@ class ProductSearch:
         self.margin = margin
         self._vectors: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
+        # per catalogue (its products' texts): the product words and the embedding matrix,
+        # so a request costs one embedding and one matrix product, not a pass per product
+        self._catalogue: tuple[tuple[str, ...], list[set[str]], np.ndarray | None] | None = None
+
+    def _prepared(self, products: Sequence[ProductLike]
+                  ) -> tuple[list[set[str]], np.ndarray | None]:
+        texts = tuple(product_text(p) for p in products)
+        cached = self._catalogue
+        if cached is not None and cached[0] == texts:
+            return cached[1], cached[2]
+        name_words = [words(f"{p.name} {p.category}") for p in products]
+        matrix = self._product_vectors(list(texts)) if self.embed is not None else None
+        self._catalogue = (texts, name_words, matrix)
+        return name_words, matrix
 
     def _product_vectors(self, texts: list[str]) -> np.ndarray:
         assert self.embed is not None
@@ -109,17 +123,14 @@ class ProductSearch:
     def relevance(self, text: str, products: Sequence[ProductLike]) -> np.ndarray:
         """Each product's relevance to the request."""
         asked = words(text)
-        overlap = np.array(
-            [fuzzy_overlap(asked, words(f"{p.name} {p.category}")) for p in products],
-            dtype=np.float32,
-        )
+        name_words, matrix = self._prepared(products)
+        overlap = np.array([fuzzy_overlap(asked, n) for n in name_words], dtype=np.float32)
         share = overlap / max(len(asked), 1)
-        if self.embed is None:
+        if matrix is None:
             # word match only: any shared product word is a fit
             return share * (self.floor + self.word_bonus) / max(share.max(initial=0), 1e-9)
         query = self.embed([query_text(text)])[0]
-        similarity = self._product_vectors([product_text(p) for p in products]) @ query
-        return similarity + self.word_bonus * share
+        return matrix @ query + self.word_bonus * share
 
     def search(self, text: str, products: Sequence[ProductLike]) -> list[Match] | None:
         """The products the request is about, most relevant first; [] when nothing in the

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 _WORD = re.compile(r"[a-z0-9]+")
 # Words in requests and names that say nothing about the kind of product.
@@ -42,9 +43,18 @@ def matching(text: str, names: Sequence[str]) -> list[int]:
     return [i for s, i in scored if s == best] if best else []
 
 
+@lru_cache(maxsize=1 << 16)
 def _close(a: str, b: str) -> bool:
-    # One slip in a word of five letters or more ("hedphone", "runing", "perfum").
-    return a == b or (min(len(a), len(b)) >= 5 and SequenceMatcher(None, a, b).ratio() >= 0.8)
+    # One slip in a word of five letters or more ("hedphone", "runing", "perfum"). The ratio
+    # is 2 x matches / (len a + len b), at most 2 x min / sum: lengths alone rule most pairs
+    # out, and the answers are kept (a catalogue's words against the few words people use).
+    if a == b:
+        return True
+    shorter, total = min(len(a), len(b)), len(a) + len(b)
+    if shorter < 5 or 2 * shorter < 0.8 * total:
+        return False
+    matcher = SequenceMatcher(None, a, b)
+    return matcher.quick_ratio() >= 0.8 and matcher.ratio() >= 0.8
 
 
 def fuzzy_overlap(asked: Iterable[str], name_words: Iterable[str]) -> int:

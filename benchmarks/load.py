@@ -14,6 +14,10 @@ With --start the script starts `carebot serve --workers W` for each W of --worke
 paced load --repeat times (every run printed, then the worst), then the saturated load (no
 pauses: turns/s) against the same server's POST /model/parse throughput at the same
 concurrency (parse/s): a turn is a parse plus the dialogue, the log and the fan-out.
+
+The server it starts keeps no parse results (CAREBOT_PARSE_CACHE=0): the script repeats six
+messages, which a cache would answer without the NLU, while customers' words are new each
+time; --parse-cache measures with the cache on.
 """
 
 from __future__ import annotations
@@ -143,7 +147,8 @@ def settings_without_abuse_guard() -> Path:
 
 
 def start_server(database_url: str, port: int, workers: int = 1,
-                 redis_url: str | None = None, abuse_guard: bool = False) -> subprocess.Popen:
+                 redis_url: str | None = None, abuse_guard: bool = False,
+                 parse_cache: bool = False) -> subprocess.Popen:
     env = dict(os.environ, CAREBOT_DATABASE_URL=database_url, CAREBOT_PROJECT_DIR=str(REPO),
                # the whole load comes from this machine: no per-address or per-conversation
                # limits (a saturated conversation sends more than a person would)
@@ -152,6 +157,8 @@ def start_server(database_url: str, port: int, workers: int = 1,
                CAREBOT_LIMIT_ORDER_LOOKUPS_PER_ADDRESS="off",
                CAREBOT_LIMIT_ORDER_LOOKUPS_PER_CONVERSATION="off")
     env.pop("CAREBOT_REDIS_URL", None)
+    if not parse_cache:
+        env["CAREBOT_PARSE_CACHE"] = "0"
     env.setdefault("CAREBOT_BASE_MODELS_DIR", str(REPO / "models"))  # as the tests run it
     if not abuse_guard:
         env["CAREBOT_CONFIG"] = str(settings_without_abuse_guard())
@@ -265,6 +272,9 @@ def main() -> None:
     parser.add_argument("--abuse-guard", action="store_true",
                         help="with --start: keep the abuse guard on (it slows this scripted, "
                              "faster-than-typing load down by 2 s a reply)")
+    parser.add_argument("--parse-cache", action="store_true",
+                        help="with --start: keep the server's parse cache on (the script's "
+                             "six messages are then parsed once, not every turn)")
     parser.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
     args = parser.parse_args()
     if args.start and not args.saturated:
@@ -276,7 +286,7 @@ def main() -> None:
         return
     for workers in [int(w) for w in args.workers.split(",")]:
         process = start_server(args.database_url, args.port, workers, args.redis_url,
-                               args.abuse_guard)
+                               args.abuse_guard, args.parse_cache)
         try:
             measure(f"http://127.0.0.1:{args.port}", workers, args)
         finally:

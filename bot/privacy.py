@@ -9,11 +9,11 @@ purged after ``raw_text_retention_days`` (``carebot privacy purge``).
 
 from __future__ import annotations
 
-import json
 import logging
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from analytics.store import fastjson
 from analytics.store.privacy import SEALED_EVENTS
 
 logger = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class TrackerSeal:
     def seal(self, tracker: dict) -> dict:
         if self._fernet is None or not tracker.get("events"):
             return tracker
-        sealed = self._fernet.encrypt(json.dumps(tracker["events"]).encode("utf-8"))
+        sealed = self._fernet.encrypt(fastjson.dumps_bytes(tracker["events"]))
         return {**tracker, "events": [], SEALED_EVENTS: sealed.decode("ascii")}
 
     def open(self, stored: dict) -> dict:
@@ -80,7 +80,7 @@ class TrackerSeal:
                            "it goes on without it", stored.get("id"))
             return tracker
         try:
-            tracker["events"] = json.loads(self._fernet.decrypt(token.encode("ascii")))
+            tracker["events"] = fastjson.loads(self._fernet.decrypt(token.encode("ascii")))
         except (InvalidToken, ValueError):
             logger.warning("conversation %s: its history cannot be decrypted with the keys in "
                            "CAREBOT_RAW_TEXT_KEY; it goes on without it", stored.get("id"))

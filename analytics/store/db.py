@@ -11,6 +11,8 @@ from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
+from analytics.store import fastjson
+
 logger = logging.getLogger(__name__)
 
 # Named in advice only: the server's configuration (bot/config.py) reads it, not this module.
@@ -57,13 +59,16 @@ def make_engine(url: str, *, busy_timeout: float = 10.0, connect_timeout: int = 
     parsed = parse_database_url(url)
     try:
         if parsed.get_backend_name() == "sqlite":
-            engine = create_engine(parsed, connect_args={"timeout": busy_timeout})
+            engine = create_engine(parsed, connect_args={"timeout": busy_timeout},
+                                   json_serializer=fastjson.dumps, json_deserializer=fastjson.loads)
             _configure_sqlite(engine, busy_timeout)
         else:
             engine = create_engine(
                 parsed,
                 pool_pre_ping=True,
                 connect_args={"connect_timeout": connect_timeout},
+                json_serializer=fastjson.dumps,
+                json_deserializer=fastjson.loads,
             )
     except (NoSuchModuleError, ImportError) as exc:
         raise BadDatabaseUrl(

@@ -9,6 +9,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+from analytics.store import fastjson
 from analytics.store.records import Record, from_json_dict, to_json_dict
 
 logger = logging.getLogger(__name__)
@@ -19,7 +20,7 @@ REJECTED_FILE = "rejected.jsonl"
 
 def to_line(record: Record) -> str:
     """The record as one JSON line, without the newline."""
-    return json.dumps(to_json_dict(record))
+    return fastjson.dumps(to_json_dict(record))
 
 
 def read_records(path: Path) -> list[Record]:

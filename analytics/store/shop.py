@@ -319,10 +319,12 @@ class ShopRepository:
     # -- products and purchases -------------------------------------------------------------
 
     def products(self) -> list[ProductInfo]:
-        with self._sessions() as session:
-            return [
-                _product_info(p) for p in session.scalars(select(Product).order_by(Product.sku))
-            ]
+        # Plain rows, not ORM objects: the product search reads the catalogue on every request.
+        query = select(Product.sku, Product.name, Product.category, Product.price,
+                       Product.description).order_by(Product.sku)
+        with self.engine.connect() as conn:
+            return [ProductInfo(sku, name, category, float(price), description or "")
+                    for sku, name, category, price, description in conn.execute(query)]
 
     def categories(self) -> list[str]:
         with self._sessions() as session:

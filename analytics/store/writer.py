@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
+from analytics.store import fastjson
 from analytics.store.batches import write_batch
 from analytics.store.db import describe
 from analytics.store.journal import Journal
@@ -125,7 +126,7 @@ class ConversationLog:
             except (TypeError, ValueError):
                 _snapshot(record)  # raises the error that names the field
                 raise
-            snapshot = from_json_dict(json.loads(line))
+            snapshot = from_json_dict(fastjson.loads(line))
         with self._cond:
             if self._closed:
                 raise RuntimeError(

@@ -56,6 +56,13 @@ def _redacted_entities(parse: ParseResult) -> list[dict]:
     return logged
 
 
+def _may_have_reminders(state: ConversationState) -> bool:
+    """Whether the conversation ever scheduled a reminder a message cancels: reminders come
+    only from its own ReminderScheduled events, so a conversation without one needs no query."""
+    return any(e.get("event") == "reminder" and e.get("kill_on_user_msg", True)
+               for e in state.events)
+
+
 class ConversationForbidden(PermissionError):
     """A caller without the verified customer's signature tried to continue their conversation."""
 
@@ -180,7 +187,7 @@ class ConversationService:
             if await self.message_ids.found(handled_elsewhere):
                 logger.info("conversation %s: dropped resent message %s", conversation_id, message_id)
                 return []
-            if self.reminders is not None:
+            if self.reminders is not None and _may_have_reminders(state):
                 try:
                     await self.reminders.cancel_on_user_message(state.id)
                 except Exception as exc:  # noqa: BLE001 - the chat must go on without the database

@@ -4,7 +4,6 @@ its action server would run them (used when endpoints.yml names no ``action_endp
 from __future__ import annotations
 
 import asyncio
-import copy
 import inspect
 import logging
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +14,7 @@ import rasa_sdk
 from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionExecutionRejection, ActionNotFoundException
 
+from analytics.store import fastjson
 from bot.dialogue.actions.base import ActionFailed, ActionNotFound, ActionRejected, ActionResult
 from bot.dialogue.actions.package import (
     ActionsPackageError,
@@ -100,7 +100,7 @@ class ProjectActions:
             "next_action": action_name,
             "sender_id": tracker["sender_id"],
             # actions may change the tracker they get (FormValidationAction adds slots)
-            "tracker": copy.deepcopy(tracker),
+            "tracker": fastjson.copy(tracker),
             "domain": domain,
             "version": rasa_sdk.__version__,
         }

@@ -41,7 +41,7 @@ from bot.dialogue.policies.rule_keys import (  # noqa: F401 (re-exported)
     RULES_NOT_IN_STORIES,
     sources_for_defaults,
 )
-from bot.dialogue.policies.states import past_states
+from bot.dialogue.policies.states import last_past_states, past_states
 from bot.dialogue.policies.training_data import TrainingTracker, deduplicated_examples
 from bot.dialogue.project.model import (
     ACTION_DEFAULT_FALLBACK,
@@ -96,6 +96,7 @@ class RulePolicy(Policy):
         self.use_nlu_confidence = bool(options.get("use_nlu_confidence_as_score", False))
         self.lookup: dict[str, Any] = {RULES: {}, RULES_FOR_LOOP_UNHAPPY_PATH: {}}
         self._parsed: dict[str, list[ev.State]] = {}
+        self._longest: int | None = None  # states in the longest rule (_longest_rule)
 
     # -- training ------------------------------------------------------------------------
 
@@ -125,6 +126,7 @@ class RulePolicy(Policy):
             rule_states + story_states, rule_labels + story_labels
         )
         self._parsed = {}
+        self._longest = None
         if self.check_for_contradictions:
             self.lookup[RULES_NOT_IN_STORIES] = rule_checks.analyze_rules(
                 self, rule_trackers, originals, domain
@@ -190,7 +192,18 @@ class RulePolicy(Policy):
                 returning_from_unhappy_path = True
         return predicted, best_key or rule_key(states), returning_from_unhappy_path
 
-    def predict_with_source(self, events: list[dict], domain: Domain) -> tuple[PolicyPrediction, str | None]:
+    def _longest_rule(self) -> int:
+        """The most states any rule (or loop condition) compares with a conversation's."""
+        if self._longest is None:
+            keys = [*self.lookup.get(RULES, {}), *self.lookup.get(RULES_FOR_LOOP_UNHAPPY_PATH, {})]
+            self._longest = max((len(self._states_of(k)) for k in keys), default=1)
+        return self._longest
+
+    def predict_with_source(self, events: list[dict], domain: Domain, *,
+                            tail: bool = False) -> tuple[PolicyPrediction, str | None]:
+        """The rules' prediction and its source (the matched rule's key). With ``tail`` only
+        the conversation's last states, as many as the longest rule, are compared: the same
+        rules match, and the source of no match names those states, not the conversation."""
         view = ev.view(events, domain)
         if view.latest_action_name == ACTION_LISTEN and view.latest_intent in DEFAULT_ACTION_MAPPINGS:
             intent = view.latest_intent
@@ -208,13 +221,14 @@ class RulePolicy(Policy):
             prediction = self._rule_prediction(self._result(action, view), source, is_no_user_prediction=True)
             return prediction, source
 
-        states = past_states(events, domain)
+        states = (last_past_states(events, domain, self._longest_rule()) if tail
+                  else past_states(events, domain))
         action, source, returning = self._find_action_from_rules(view, states)
         probabilities = self._result(action, view) if action else self.default_probabilities()
         return self._rule_prediction(probabilities, source, returning_from_unhappy_path=returning), source
 
     def predict(self, events: list[dict], domain: Domain, rule_only_data: dict) -> PolicyPrediction:
-        return self.predict_with_source(events, domain)[0]
+        return self.predict_with_source(events, domain, tail=True)[0]
 
     def _rule_prediction(self, probabilities: dict[str, float], source: str | None,
                          returning_from_unhappy_path: bool = False,
@@ -236,6 +250,7 @@ class RulePolicy(Policy):
     def restore(self, directory: Path) -> None:
         self.lookup = json.loads((directory / "rule_policy.json").read_text())["lookup"]
         self._parsed = {}
+        self._longest = None
 
 
 def _loop_unhappy_lookup(all_states: list[list[ev.State]], labels: list[str]) -> dict[str, str]:

@@ -210,6 +210,10 @@ def active_state(tracker: TrackerView, domain: Domain, omit_unset_slots: bool = 
 def _visible_turns(events: list[dict], domain: Domain, ignore_rule_only_turns: bool):
     """The tracker at each state Rasa makes (before every action, then at the end), with
     the previous action ML policies see there; hidden rule turns skipped when asked."""
+    return _turns_of(applied_events(events), domain, ignore_rule_only_turns)
+
+
+def _turns_of(applied: list[dict], domain: Domain, ignore_rule_only_turns: bool):
     tracker = fresh_view(domain)
     last_ml_action: dict | None = None
     turn_was_hidden = False
@@ -225,7 +229,7 @@ def _visible_turns(events: list[dict], domain: Domain, ignore_rule_only_turns: b
             turn_was_hidden = hide
         return not turn_was_hidden
 
-    for event in applied_events(events):
+    for event in applied:
         if event.get("event") == "action" and visible(bool(event.get("hide_rule_turn"))):
             yield tracker, last_ml_action
         apply_event(tracker, event, domain)
@@ -255,6 +259,22 @@ def past_states(
             if last_ml_action:
                 state[PREVIOUS_ACTION] = last_ml_action
         out.append({key: sub for key, sub in state.items() if sub})
+    return out
+
+
+def last_past_states(events: list[dict], domain: Domain, last: int) -> list[State]:
+    """The last ``last`` states of ``past_states(events, domain)``, the same dicts: every
+    event is still applied (slots carry through the whole conversation), but only the states
+    asked for are featurised, which is most of the work in a long conversation (a
+    RulePolicy compares no more states than its longest rule has)."""
+    applied = applied_events(events)
+    total = sum(1 for e in applied if e.get("event") == "action") + 1
+    first = max(0, total - last)
+    out: list[State] = []
+    for i, (tracker, _) in enumerate(_turns_of(applied, domain, False)):
+        if i >= first:
+            state = active_state(tracker, domain)
+            out.append({key: sub for key, sub in state.items() if sub})
     return out
 
 

@@ -122,3 +122,29 @@ def test_a_followup_event_and_a_restart_schedule_the_next_action():
     assert ev.view([*said("hi"), {"event": "followup", "name": "utter_x"}]).followup_action == "utter_x"
     assert ev.view([*said("hi"), {"event": "restart"}]).followup_action == "action_session_start"
     assert ev.view([*said("hi"), ran("utter_x")]).followup_action is None
+
+
+def test_the_last_states_alone_are_the_tail_of_all_states():
+    """last_past_states (what the RulePolicy featurises live) is past_states' tail, whatever
+    the conversation did: slots carried, a restart, a rewind, a loop's happy path."""
+    from bot.dialogue.policies.states import last_past_states
+
+    d = domain(["greet", "ask", "book", "inform", "oops"], ["utter_greet", "utter_more"],
+               slots=[text_slot("city", "city")], entities=["city"],
+               forms=[Form("trip_form", ("city",))])
+    conversations = [
+        [],
+        said("greet"),
+        [*said("greet"), ran("utter_greet"), *said("ask", city="Rome"), slot_set("city", "Rome"),
+         ran("utter_more"), ran("action_listen"), *said("greet")],
+        [*said("greet"), slot_set("city", "Rome"), ran("action_restart"), {"event": "restart"},
+         *said("ask")],
+        [*said("greet"), ran("utter_greet"), *said("oops"), {"event": "rewind"}, *said("ask")],
+        [*said("book"), ran("trip_form"), {"event": "active_loop", "name": "trip_form"},
+         *said("inform", city="Oslo"), slot_set("city", "Oslo"), ran("trip_form"),
+         {"event": "active_loop", "name": None}, ran("utter_more")],
+    ]
+    for events in conversations:
+        everything = past_states(events, d)
+        for last in range(1, len(everything) + 2):
+            assert last_past_states(events, d, last) == everything[-last:], (events, last)
