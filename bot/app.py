@@ -65,6 +65,7 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     logger.info("loading models from %s", config.models_dir)
     model = await asyncio.to_thread(NLUModel.load, config.models_dir,
                                     base_dir=config.base_models_dir)
+    model.cache_size = max(0, config.parse_cache_size)
     nlu = NLUService(model, known_intents=set(assistant.domain.intents))
     await nlu.start()
     shop = ShopRepository(db)

@@ -319,6 +319,9 @@ class Config:
     host: str = "127.0.0.1"
     port: int = 8080
     max_message_chars: int = 2000
+    # parse results kept for messages written word for word again (CAREBOT_PARSE_CACHE; 0:
+    # none, as benchmarks/load.py measures a turn whose words are new)
+    parse_cache_size: int = 4096
     max_body_bytes: int = 64 * 1024
     widget_secret: str | None = None  # HMAC secret shared with the shop's backend
     session_secret: str = field(default_factory=lambda: secrets.token_hex(32))
@@ -390,6 +393,8 @@ class Config:
             event_broker=endpoints.event_broker,
             host=env.get("CAREBOT_HOST", "127.0.0.1"),
             port=int(env.get("CAREBOT_PORT", "8080")),
+            parse_cache_size=_setting(env.get("CAREBOT_PARSE_CACHE", 4096), int,
+                                      "CAREBOT_PARSE_CACHE"),
             widget_secret=env.get("CAREBOT_WIDGET_SECRET") or None,
             session_secret=env.get("CAREBOT_SESSION_SECRET") or _local_secret(project_dir),
             spool_dir=Path(env.get("CAREBOT_SPOOL_DIR", project_dir / ".carebot" / "spool")),

@@ -51,3 +51,10 @@ def test_without_a_key_one_is_made_once_per_installation(tmp_path):
     first, again = config(tmp_path).raw_text_keys, config(tmp_path).raw_text_keys
     assert first == again and len(first) == 1
     assert (tmp_path / ".carebot" / "raw_text_key").stat().st_mode & 0o077 == 0
+
+
+def test_the_parse_cache_size_comes_from_the_environment(tmp_path):
+    assert config(tmp_path).parse_cache_size == 4096
+    assert config(tmp_path, CAREBOT_PARSE_CACHE="0").parse_cache_size == 0
+    with pytest.raises(ValueError, match="CAREBOT_PARSE_CACHE must be a whole number"):
+        config(tmp_path, CAREBOT_PARSE_CACHE="lots")
