@@ -152,25 +152,36 @@ def test_a_claimed_conversation_closes_only_once_it_went_quiet(server, db):
     assert server.tracker(conversation_id)["status"] == "resolved"
 
 
-def test_the_closing_update_moves_a_row_once(tmp_path):
-    url = f"sqlite:///{tmp_path / 'close.db'}"
-    migrate(url)
-    engine = create_engine(url)
+def test_the_closing_update_moves_a_row_once(database_url):
+    """On SQLite and PostgreSQL: the overdue ones are found, and only one caller closes each."""
+    migrate(database_url)
+    engine = create_engine(database_url)
     now = naive_utc_now()
+    rows = {"open-old": ("open", 5, 5), "claimed-quiet": ("claimed", 5, 3),
+            "claimed-busy": ("claimed", 5, 0), "open-new": ("open", 0, 0)}
     with Session(engine) as session:
-        session.execute(insert(Conversation).values(id="old", started_at=now,
-                                                    last_active_at=now - timedelta(hours=5)))
-        session.execute(insert(Escalation).values(conversation_id="old", reason="complaint",
-                                                  priority=2, status="open",
-                                                  created_at=now - timedelta(hours=5)))
+        for conversation_id, (status, opened, quiet) in rows.items():
+            session.execute(insert(Conversation).values(
+                id=conversation_id, started_at=now - timedelta(hours=opened),
+                last_active_at=now - timedelta(hours=quiet)))
+            session.execute(insert(Escalation).values(
+                conversation_id=conversation_id, reason="complaint", priority=2, status=status,
+                created_at=now - timedelta(hours=opened),
+                claimed_at=now - timedelta(hours=opened) if status == "claimed" else None))
         session.commit()
     cutoff = now - timedelta(hours=1)
     assert overdue_escalations(engine, now - timedelta(hours=6)) == []
-    [(escalation_id, conversation)] = overdue_escalations(engine, cutoff)
-    assert conversation == "old"
-    assert close_if_overdue(engine, escalation_id, cutoff, now) is True
-    assert close_if_overdue(engine, escalation_id, cutoff, now) is False  # the other worker
+    found = overdue_escalations(engine, cutoff)
+    assert sorted(c for _, c in found) == ["claimed-quiet", "open-old"]
+    for escalation_id, _ in found:
+        assert close_if_overdue(engine, escalation_id, cutoff, now) is True
+        assert close_if_overdue(engine, escalation_id, cutoff, now) is False  # the other worker
     assert overdue_escalations(engine, cutoff) == []
+    with Session(engine) as session:
+        assert dict(session.execute(select(Escalation.conversation_id, Escalation.status)
+                                    ).all()) == {"open-old": "resolved",
+                                                 "claimed-quiet": "resolved",
+                                                 "claimed-busy": "claimed", "open-new": "open"}
     engine.dispose()
 
 
