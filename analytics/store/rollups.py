@@ -164,16 +164,23 @@ def summarise(conversation_id: str, messages: Iterable[Sequence[Any]],
     return summary
 
 
-def refresh_facts(conn: Connection, conversation_ids: Iterable[str]) -> int:
-    """Recompute the rollups of these conversations inside the caller's transaction."""
+def refresh_facts(conn: Connection, conversation_ids: Iterable[str],
+                  known_states: dict[str, dict | None] | None = None) -> int:
+    """Recompute the rollups of these conversations inside the caller's transaction.
+    ``known_states``: tracker states just written (the conversation log's batch), which need
+    not be read back (a stored tracker holds the whole sealed history)."""
     ids = sorted({cid for cid in conversation_ids if cid is not None})
     for start in range(0, len(ids), _CHUNK):
-        _refresh_chunk(conn, ids[start : start + _CHUNK])
+        _refresh_chunk(conn, ids[start : start + _CHUNK], known_states or {})
     return len(ids)
 
 
-def _refresh_chunk(conn: Connection, ids: list[str]) -> None:
-    states = dict(conn.execute(select(C.c.id, C.c.tracker_state).where(C.c.id.in_(ids))).all())
+def _refresh_chunk(conn: Connection, ids: list[str], known: dict[str, dict | None]) -> None:
+    unknown = [cid for cid in ids if cid not in known]
+    states = {cid: known[cid] for cid in ids if cid in known}
+    if unknown:
+        states.update(conn.execute(
+            select(C.c.id, C.c.tracker_state).where(C.c.id.in_(unknown))).all())
     rows = conn.execute(
         select(M.c.conversation_id, M.c.sender, M.c.intent, M.c.sentiment_label,
                M.c.sentiment_score, M.c.created_at)

@@ -28,6 +28,7 @@ from analytics.store.record_files import (
     write_spool,
 )
 from analytics.store.records import (
+    ConversationRecord,
     Record,
     from_json_dict,
     kind_of,
@@ -139,7 +140,10 @@ class ConversationLog:
                     self._journal.append(line, self._enqueued)
                 except OSError as exc:  # still queued in memory; sync() reports it
                     self._journal_error = exc
-            self._cond.notify_all()
+            # The writer waits for a first record, then for a full batch (or its flush
+            # interval): waking it for any other record only costs it the lock and the GIL.
+            if len(self._queue) == 1 or len(self._queue) >= self._batch_size:
+                self._cond.notify_all()
 
     def sync(self) -> None:
         """Block until every record written before this call survives a crash of the process
@@ -307,15 +311,18 @@ class ConversationLog:
     def _write_batch(self, batch: list[Record]) -> None:
         changed = write_batch(self._engine, batch)
         if changed:
-            self._refresh_facts(changed)
+            # the batch's latest state of each conversation is what the database now holds
+            states = {r.id: r.tracker_state for r in batch if isinstance(r, ConversationRecord)}
+            self._refresh_facts(changed, states)
 
-    def _refresh_facts(self, conversation_ids: set[str]) -> None:
+    def _refresh_facts(self, conversation_ids: set[str],
+                       known_states: dict[str, dict | None] | None = None) -> None:
         """Bring the report rollups of these conversations up to date (analytics/store/rollups.py)."""
         # Its own transaction, after the records are safe: a failure here must never hold
         # up or reject conversation records. Stale rollups are found and rebuilt later.
         try:
             with self._engine.begin() as conn:
-                refresh_facts(conn, conversation_ids)
+                refresh_facts(conn, conversation_ids, known_states)
         except Exception as exc:  # noqa: BLE001
             logger.error(
                 "Could not update the report rollups of %d conversations (%s); "

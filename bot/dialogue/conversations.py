@@ -9,6 +9,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from sqlalchemy import Engine
 
@@ -38,8 +39,10 @@ def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC).replace(tzinfo=None)
 
 
+@lru_cache(maxsize=4096)
 def redact_bot_text(text: str) -> str:
-    """A bot reply as logged: replies quote the customer's email, address... back to them."""
+    """A bot reply as logged: replies quote the customer's email, address... back to them.
+    Most replies are a project's responses word for word: each is redacted once."""
     return mask(text, sorted(find_pii(text), key=lambda span: span.start))
 
 

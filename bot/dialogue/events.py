@@ -15,7 +15,10 @@ them with the semantics of ``rasa.shared.core.trackers.DialogueStateTracker``:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import operator
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.dialogue.project.model import (
@@ -239,16 +242,61 @@ def apply_event(view: TrackerView, event: dict, domain: Domain | None) -> None:
 
 
 def view(events: list[dict], domain: Domain | None = None) -> TrackerView:
-    """The live tracker after ``events`` (a rewind or undo replays what remains)."""
-    tracker = fresh_view(domain)
-    for i, event in enumerate(events):
+    """The live tracker after ``events`` (a rewind or undo replays what remains).
+
+    A turn asks this of the same conversation many times, each time with a few more events:
+    the tracker after the events seen last time is kept (per conversation, by its first
+    event) and only the new ones are applied. Events are never changed once added to a
+    conversation (state.py); the kept tracker is used only when every event it saw is, object
+    for object, the start of ``events``."""
+    if not events:
+        return fresh_view(domain)
+    key = (id(events[0]), id(domain))
+    with _REPLAYS_LOCK:
+        kept = _REPLAYS.get(key)
+    start, tracker = 0, None
+    if (kept is not None and kept.domain is domain and len(kept.events) <= len(events)
+            and all(map(operator.is_, kept.events, events))):
+        start, tracker = len(kept.events), _copy_view(kept.view)
+    if tracker is None:
+        tracker = fresh_view(domain)
+    for i in range(start, len(events)):
+        event = events[i]
         if event.get("event") in _REVERTING:
             tracker = fresh_view(domain)
-            for kept in applied_events(events[: i + 1]):
-                apply_event(tracker, kept, domain)
+            for applied in applied_events(events[: i + 1]):
+                apply_event(tracker, applied, domain)
         else:
             apply_event(tracker, event, domain)
+    if start < len(events):
+        replay = _Replay(list(events), domain, _copy_view(tracker))
+        with _REPLAYS_LOCK:
+            _REPLAYS[key] = replay
+            _REPLAYS.move_to_end(key)
+            while len(_REPLAYS) > _MAX_REPLAYS:
+                _REPLAYS.popitem(last=False)
     return tracker
+
+
+@dataclass
+class _Replay:
+    events: list[dict]  # the events applied, the objects themselves (their ids stay theirs)
+    domain: Domain | None
+    view: TrackerView  # the tracker after them, never handed out (copies are)
+
+
+_MAX_REPLAYS = 4096  # conversations whose latest tracker is kept
+_REPLAYS: OrderedDict[tuple[int, int], _Replay] = OrderedDict()
+_REPLAYS_LOCK = threading.Lock()
+
+
+def _copy_view(tracker: TrackerView) -> TrackerView:
+    # what apply_event changes in place is copied; events and slot values are replaced whole
+    return TrackerView(slots=dict(tracker.slots), slots_set=set(tracker.slots_set),
+                       latest_message=tracker.latest_message,
+                       latest_action=dict(tracker.latest_action),
+                       loop=replace(tracker.loop) if tracker.loop is not None else None,
+                       followup_action=tracker.followup_action)
 
 
 def current_slots(events: list[dict], domain: Domain) -> dict[str, Any]:

@@ -148,3 +148,33 @@ def test_the_last_states_alone_are_the_tail_of_all_states():
         everything = past_states(events, d)
         for last in range(1, len(everything) + 2):
             assert last_past_states(events, d, last) == everything[-last:], (events, last)
+
+
+def test_the_tracker_grown_event_by_event_is_the_tracker_replayed_from_the_start():
+    """ev.view keeps each conversation's latest tracker and applies only the new events:
+    every step of a conversation (slots, a form, a rewind, an undo, a restart, a session
+    start) gives what a replay of copies of the events gives."""
+    import copy
+
+    d = domain(["greet", "ask", "book", "inform", "oops"], ["utter_greet", "utter_more"],
+               slots=[text_slot("city", "city")], entities=["city"],
+               forms=[Form("trip_form", ("city",))])
+    script = [*said("greet"), ran("utter_greet"), *said("book"), ran("trip_form"),
+              {"event": "active_loop", "name": "trip_form"}, *said("inform", city="Oslo"),
+              slot_set("city", "Oslo"), {"event": "loop_interrupted", "is_interrupted": True},
+              ran("trip_form"), {"event": "action_execution_rejected", "name": "trip_form"},
+              {"event": "active_loop", "name": None}, *said("oops"), {"event": "rewind"},
+              ran("utter_more"), {"event": "undo"}, {"event": "followup", "name": "utter_more"},
+              ran("action_restart"), {"event": "restart"}, *session_start(),
+              slot_set("city", "Rome"), *said("ask")]
+    events: list[dict] = []
+    for event in script:
+        events.append(event)
+        grown = ev.view(events, d)
+        replayed = ev.view(copy.deepcopy(events), d)
+        assert grown == replayed, events
+        grown.slots["city"] = "changed by a caller"  # a caller's change stays the caller's
+        assert ev.view(events, d) == replayed
+    # another conversation with the same first event but other events after it
+    other = [events[0], *said("ask", city="Paris"), slot_set("city", "Paris")]
+    assert ev.view(other, d) == ev.view(copy.deepcopy(other), d)
