@@ -124,7 +124,11 @@ class ProductSearch:
         """Each product's relevance to the request."""
         asked = words(text)
         name_words, matrix = self._prepared(products)
-        overlap = np.array([fuzzy_overlap(asked, n) for n in name_words], dtype=np.float32)
+        # each asked word against the catalogue's words once, then set operations per product
+        vocabulary = set().union(*name_words)
+        close = [{w for w in vocabulary if fuzzy_overlap((a,), (w,))} for a in asked]
+        overlap = np.array([sum(not c.isdisjoint(n) for c in close) for n in name_words],
+                           dtype=np.float32)
         share = overlap / max(len(asked), 1)
         if matrix is None:
             # word match only: any shared product word is a fit

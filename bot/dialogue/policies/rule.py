@@ -97,6 +97,7 @@ class RulePolicy(Policy):
         self.lookup: dict[str, Any] = {RULES: {}, RULES_FOR_LOOP_UNHAPPY_PATH: {}}
         self._parsed: dict[str, list[ev.State]] = {}
         self._longest: int | None = None  # states in the longest rule (_longest_rule)
+        self._index: dict[int, tuple] = {}  # rule keys by their last previous action
 
     # -- training ------------------------------------------------------------------------
 
@@ -127,6 +128,7 @@ class RulePolicy(Policy):
         )
         self._parsed = {}
         self._longest = None
+        self._index = {}
         if self.check_for_contradictions:
             self.lookup[RULES_NOT_IN_STORIES] = rule_checks.analyze_rules(
                 self, rule_trackers, originals, domain
@@ -153,9 +155,30 @@ class RulePolicy(Policy):
             self._parsed[key] = json.loads(key)
         return self._parsed[key]
 
+    def _candidates(self, keys, states: list[ev.State]) -> list[str]:
+        """The keys that can match at all: a rule whose last state names the previous
+        action matches only a conversation whose last state names the same one."""
+        indexed = self._index.get(id(keys))
+        if indexed is None or indexed[0] is not keys:
+            by_action: dict[str, list[str]] = {}
+            always: list[str] = []
+            for key in keys:
+                name = self._states_of(key)[-1].get(ev.PREVIOUS_ACTION, {}).get(ev.ACTION_NAME)
+                if name and name != ev.SHOULD_NOT_BE_SET:
+                    by_action.setdefault(name, []).append(key)
+                else:
+                    always.append(key)
+            indexed = (keys, by_action, always)
+            self._index[id(keys)] = indexed
+        _, by_action, always = indexed
+        if not states:
+            return list(keys)
+        name = states[-1].get(ev.PREVIOUS_ACTION, {}).get(ev.ACTION_NAME)
+        return [*by_action.get(name, ()), *always] if name else always
+
     def _possible_keys(self, keys, states: list[ev.State]) -> list[str]:
         possible = []
-        for key in keys:
+        for key in self._candidates(keys, states):
             rule_states = self._states_of(key)
             for i in range(min(len(rule_states), len(states))):
                 rule_state, state = rule_states[-1 - i], states[-1 - i]
@@ -251,6 +274,7 @@ class RulePolicy(Policy):
         self.lookup = json.loads((directory / "rule_policy.json").read_text())["lookup"]
         self._parsed = {}
         self._longest = None
+        self._index = {}
 
 
 def _loop_unhappy_lookup(all_states: list[list[ev.State]], labels: list[str]) -> dict[str, str]:
