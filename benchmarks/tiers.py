@@ -101,6 +101,10 @@ def main() -> None:
                              "there); default: a SQLite file")
     parser.add_argument("--redis-url", default=None)
     parser.add_argument("--port", type=int, default=8098)
+    parser.add_argument("--parse-cache", action="store_true",
+                        help="keep the server's parse cache on: the load's six messages are then "
+                             "parsed once, and a turn's CPU is the rest of the turn (default: "
+                             "off, every turn parses)")
     args = parser.parse_args()
 
     database = admin_url = None
@@ -115,7 +119,8 @@ def main() -> None:
         url = make_url(admin_url).set(database=database).render_as_string(hide_password=False)
     else:
         url = f"sqlite:///{REPO / 'tiers.db'}"
-    process = start_server(url, args.port, args.workers, args.redis_url)
+    process = start_server(url, args.port, args.workers, args.redis_url,
+                           parse_cache=args.parse_cache)
     try:
         tiers = Tiers(process.pid, admin_url, database)
         base = f"http://127.0.0.1:{args.port}"
