@@ -102,6 +102,7 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
         broker = EventBroker(config.event_broker, spool / "event-broker")
         await asyncio.to_thread(broker.start)
         service.event_stream = broker.publish
+        service.event_sync = broker.sync  # before each turn is acknowledged
     await service.start()
     sessions = Sessions(SessionStore(db))
     await sessions.purge_expired()

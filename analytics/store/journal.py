@@ -16,9 +16,10 @@ import logging
 import os
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from analytics.store.record_files import read_records
 from analytics.store.records import Record
@@ -67,11 +68,13 @@ class Journal:
 
     # -- start-up ------------------------------------------------------------------------
 
-    def open(self, first_seq: int) -> list[Record]:
+    def open(self, first_seq: int,
+             read: Callable[[Path], list[Any]] = read_records) -> list[Record]:
         """Take this process's lock and adopt the segments of dead processes.
 
-        Returns their records, oldest first; they are numbered from ``first_seq`` on, and
-        their files are deleted once ``written_up_to`` passes them.
+        Returns their records (``read`` from each segment: conversation records unless told
+        otherwise), oldest first; they are numbered from ``first_seq`` on, and their files are
+        deleted once ``written_up_to`` passes them.
         """
         self.directory.mkdir(parents=True, exist_ok=True)
         # Locked before it is visible under its final name, so no other process starting at
@@ -91,7 +94,7 @@ class Journal:
             if orphan is None:
                 continue
             for path in orphan.segments:
-                for record in read_records(path):
+                for record in read(path):
                     records.append(record)
                     seq += 1
             orphan.last_seq = seq
@@ -133,6 +136,12 @@ class Journal:
             segment.last_seq = seq
             segment.synced = False
             self._appended = seq
+
+    def flush(self) -> None:
+        """Hand what was appended to the OS (it then survives kill -9, not a power cut)."""
+        with self._lock:
+            if self._segments and self._segments[-1].file is not None:
+                self._segments[-1].file.flush()
 
     def _new_segment(self) -> _Segment:
         self._number += 1

@@ -9,11 +9,21 @@ RabbitMQ has confirmed it. While RabbitMQ is away the events wait, up to ``max_b
 memory and the rest in spool files on disk; at shutdown whatever is unconfirmed is spooled.
 They are sent, oldest first, when it is back. Delivery is at least once: a message whose
 confirm was lost with the connection is sent again.
+
+Across ``kill -9`` too: ``publish`` also appends each message to the broker's journal (the
+conversation log's :class:`analytics.store.journal.Journal`, in the spool folder), and
+:meth:`EventBroker.sync`, which the turn calls just before the conversation log's fsync, before
+it is acknowledged, fsyncs it (group commit: concurrent turns share fsyncs). The journal is
+trimmed as RabbitMQ confirms (or the spool takes) its messages; the journal of a process that
+died is replayed by the next one to start, before anything new. Each message carries an AMQP
+``message_id``, a hash of its body, so a consumer can drop the copies at-least-once delivery
+may bring.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import threading
@@ -25,6 +35,7 @@ from pathlib import Path
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
 
+from analytics.store.journal import Journal
 from bot.broker import spool
 from bot.broker.settings import PikaSettings
 
@@ -33,11 +44,26 @@ logger = logging.getLogger(__name__)
 MAX_BUFFERED = 10_000  # events kept in memory while RabbitMQ is away; the rest go to disk
 BATCH = 500  # messages in flight at once (each awaits its confirm)
 PUBLISH_TIMEOUT = 30.0
+# The journal's segments: a full one is deleted once RabbitMQ confirmed all of it; the current
+# one is replayed whole after a kill -9, so its size bounds the events sent twice then.
+JOURNAL_SEGMENT_BYTES = 256 * 1024
+JOURNAL_SYNC_EVERY = 1.0  # s: the thread fsyncs what was published outside a turn's sync
+
+
+def event_line(conversation_id: str, event: dict) -> str:
+    """An event as Rasa's tracker store streams it: ``{"sender_id": ..., **event}``, as JSON
+    (ASCII, one line)."""
+    return json.dumps({"sender_id": conversation_id, **event}, default=str)
 
 
 def event_message(conversation_id: str, event: dict) -> bytes:
-    """An event as Rasa's tracker store streams it: ``{"sender_id": ..., **event}``."""
-    return json.dumps({"sender_id": conversation_id, **event}, default=str).encode()
+    return event_line(conversation_id, event).encode()
+
+
+def message_id(body: bytes) -> str:
+    """The AMQP message_id of a message: the same for every copy of it, so a consumer can
+    drop duplicates (an event's body holds its sender_id and timestamp)."""
+    return hashlib.sha1(body, usedforsecurity=False).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -52,14 +78,22 @@ class EventBroker:
     """Publishes conversations' tracker events to RabbitMQ from a background thread."""
 
     def __init__(self, settings: PikaSettings, spool_dir: Path, *,
-                 max_buffered: int = MAX_BUFFERED, batch: int = BATCH) -> None:
+                 max_buffered: int = MAX_BUFFERED, batch: int = BATCH,
+                 journal: bool = True) -> None:
         self.settings = settings
         self.spool_dir = spool_dir
         self.max_buffered = max_buffered
         self.batch = batch
         self._lock = threading.Lock()
-        self._incoming: deque[tuple[str, dict]] = deque()  # from the turns, not yet encoded
-        self._unsent: deque[bytes] = deque()  # the worker's, oldest first
+        # survives kill -9 (None: only memory and the spool, for benchmarks)
+        self._journal = (Journal(spool_dir, segment_bytes=JOURNAL_SEGMENT_BYTES) if journal
+                         else None)
+        self._journal_open = False
+        self._seq = 0  # the journal number of the last message published
+        self._trimmed = 0  # every message numbered up to this one is confirmed or spooled
+        self._last_sync = 0.0
+        self._incoming: deque[tuple[int, str]] = deque()  # from the turns: number, JSON
+        self._unsent: deque[tuple[int, bytes]] = deque()  # the worker's, oldest first
         self._replay: list[bytes] = []  # a claimed spool file's messages not yet confirmed
         self._replay_path: Path | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -80,11 +114,34 @@ class EventBroker:
     # -- the turn's side ---------------------------------------------------------------------
 
     def publish(self, conversation_id: str, events: list[dict]) -> None:
-        """Queue a conversation's new events; never blocks, never raises for RabbitMQ."""
+        """Queue a conversation's new events and append them to the journal (not yet
+        fsynced: :meth:`sync`); never waits for RabbitMQ, never raises for it."""
         if not events:
             return
+        lines = []
+        for event in events:
+            try:
+                lines.append(event_line(conversation_id, event))
+            except (TypeError, ValueError) as exc:  # not an event dict: say so, go on
+                logger.error("event broker: conversation %s: cannot publish %r: %s",
+                             conversation_id, event, exc)
         with self._lock:
-            self._incoming.extend((conversation_id, event) for event in events)
+            for line in lines:
+                self._seq += 1
+                if self._journal_open:
+                    try:
+                        self._journal.append(line, self._seq)  # type: ignore[union-attr]
+                    except OSError:
+                        logger.exception("event broker: could not journal an event of %s; "
+                                         "it is kept in memory only", conversation_id)
+                self._incoming.append((self._seq, line))
+            if self._journal_open and lines:
+                # in the OS before the turn's state reaches the conversation log: a kill -9
+                # can never keep a tracker whose events the broker lost
+                try:
+                    self._journal.flush()  # type: ignore[union-attr]
+                except OSError:
+                    logger.exception("event broker: could not write the journal")
             wake = self._idle
             self._idle = False
         if wake and self._loop is not None and self._wake is not None:
@@ -92,6 +149,18 @@ class EventBroker:
                 self._loop.call_soon_threadsafe(self._wake.set)
             except RuntimeError:  # the worker's loop has ended (closing)
                 pass
+
+    def sync(self) -> None:
+        """Return once every event published before this call survives a power cut (fsynced
+        in the journal; calls from many threads share fsyncs). Called by the turn, on its
+        worker thread, just before the conversation log's fsync: the turn is acknowledged
+        after both."""
+        if self._journal_open:
+            try:
+                self._journal.sync()  # type: ignore[union-attr]
+            except OSError:  # the customer is answered all the same; the events stay queued
+                logger.exception("event broker: could not fsync the journal in %s",
+                                 self.spool_dir)
 
     def stats(self) -> BrokerStats:
         with self._lock:
@@ -107,6 +176,17 @@ class EventBroker:
         # away and once that it is back
         for name in ("aiormq", "aio_pika"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
+        if self._journal is not None:
+            # a killed process's journal: its messages go first, numbered 1..n
+            replayed = self._journal.open(0, read=spool.read_journal)
+            if replayed:
+                logger.warning("event broker: %d events of a server process that stopped "
+                               "without closing are sent again from its journal (%s)",
+                               len(replayed), self.spool_dir)
+            with self._lock:
+                self._unsent.extend(enumerate(replayed, 1))
+                self._seq = len(replayed)
+                self._journal_open = True
         self._thread = threading.Thread(target=self._run, name="event-broker", daemon=True)
         self._thread.start()
         self._started.wait(10)
@@ -125,7 +205,14 @@ class EventBroker:
         self._thread.join(timeout + 15)
         if self._thread.is_alive():
             logger.error("event broker: the publishing thread did not stop")
+        elif self._journal_open:  # all spooled or sent: the journal is no longer needed
+            self._close_journal(keep=self._trimmed < self._seq)
         self._thread = None
+
+    def _close_journal(self, *, keep: bool) -> None:
+        with self._lock:
+            self._journal_open = False
+        self._journal.close(keep=keep)  # type: ignore[union-attr]
 
     def _run(self) -> None:
         asyncio.run(self._main())
@@ -233,12 +320,24 @@ class EventBroker:
         with self._lock:
             taken = list(self._incoming)
             self._incoming.clear()
-        for cid, event in taken:
+        self._unsent.extend((seq, line.encode()) for seq, line in taken)
+        now = time.monotonic()
+        if self._journal_open and now - self._last_sync >= JOURNAL_SYNC_EVERY:
+            # events published outside a turn (an agent's message, Rasa's HTTP API) are
+            # fsynced within a second
+            self._last_sync = now
+            self.sync()
+
+    def _trim_journal(self, seq: int) -> None:
+        """Every message up to ``seq`` is confirmed or spooled: the journal may forget it."""
+        if seq <= self._trimmed:
+            return
+        self._trimmed = seq
+        if self._journal_open:
             try:
-                self._unsent.append(event_message(cid, event))
-            except (TypeError, ValueError) as exc:  # not an event dict: say so, go on
-                logger.error("event broker: conversation %s: cannot publish %r: %s", cid,
-                             event, exc)
+                self._journal.written_up_to(seq)  # type: ignore[union-attr]
+            except OSError:
+                logger.exception("event broker: could not trim the journal")
 
     def _next_batch(self) -> list[bytes]:
         """Oldest first: a claimed spool file, then the memory queue."""
@@ -252,14 +351,15 @@ class EventBroker:
         if self._replay:
             return self._replay[:self.batch]
         self._take_incoming()
-        return [self._unsent[i] for i in range(min(self.batch, len(self._unsent)))]
+        return [self._unsent[i][1] for i in range(min(self.batch, len(self._unsent)))]
 
     def _confirmed(self, count: int) -> None:
         if self._replay:
             del self._replay[:count]
-        else:
-            for _ in range(count):
+        elif count:
+            for _ in range(count - 1):
                 self._unsent.popleft()
+            self._trim_journal(self._unsent.popleft()[0])
         self._published += count
 
     async def _send_all(self) -> None:
@@ -284,7 +384,8 @@ class EventBroker:
             timeout = max(0.5, min(timeout, self._deadline - time.monotonic()))
         results = await asyncio.gather(
             *(exchange.publish(aio_pika.Message(body, content_type="application/json",
-                                                delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+                                                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                                                message_id=message_id(body)),
                                routing_key="", timeout=timeout) for body in bodies),
             return_exceptions=True)
         done = next((i for i, r in enumerate(results) if isinstance(r, BaseException)),
@@ -300,8 +401,9 @@ class EventBroker:
         excess = len(self._unsent) - self.max_buffered
         if excess <= 0:
             return
-        bodies = [self._unsent.popleft() for _ in range(excess)]
-        self._write_spool(bodies)
+        taken = [self._unsent.popleft() for _ in range(excess)]
+        if self._write_spool([body for _, body in taken]):
+            self._trim_journal(taken[-1][0])
 
     def _spool_everything(self) -> None:
         self._take_incoming()
@@ -313,17 +415,20 @@ class EventBroker:
                                  self._replay_path)
             self._replay, self._replay_path = [], None
         if self._unsent:
-            bodies = list(self._unsent)
+            taken = list(self._unsent)
             self._unsent.clear()
-            self._write_spool(bodies)
+            if self._write_spool([body for _, body in taken]):
+                self._trim_journal(taken[-1][0])
 
-    def _write_spool(self, bodies: list[bytes]) -> None:
+    def _write_spool(self, bodies: list[bytes]) -> bool:
         try:
             path = spool.write_spool(self.spool_dir, bodies)
         except OSError:
-            logger.exception("event broker: could not spool %d events to %s; %d events lost",
-                             len(bodies), self.spool_dir, len(bodies))
-            return
+            kept = "kept in the journal" if self._journal_open else "lost"
+            logger.exception("event broker: could not spool %d events to %s; they are %s",
+                             len(bodies), self.spool_dir, kept)
+            return False
         self._spooled += len(bodies)
         logger.info("event broker: %d events kept in %s until RabbitMQ takes them",
                     len(bodies), path)
+        return True

@@ -74,3 +74,13 @@ def release(path: Path, remaining: list[bytes]) -> None:
         return
     write_lines_atomically(path.with_name(path.name.partition(CLAIMED)[0]), remaining)
     path.unlink(missing_ok=True)
+
+
+def read_journal(path: Path) -> list[bytes]:
+    """The messages of a broker journal segment (analytics/store/journal.py's files), in
+    order. A last line without its newline was cut by a ``kill -9`` before it was fsynced
+    (its turn was never acknowledged): dropped."""
+    lines = path.read_bytes().split(b"\n")
+    if lines[-1].strip():
+        logger.warning("event broker: dropping the unfinished last line of %s", path)
+    return [line for line in lines[:-1] if line.strip()]
