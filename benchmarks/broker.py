@@ -6,9 +6,14 @@ Prints:
   (127.0.0.1:5672 guest/guest; a queue and exchange of this run's own, deleted after);
 - events lost across a restart of a throwaway RabbitMQ (its own port and node name) while
   events are being published: must be 0 (duplicates, sent again after a lost confirm, are
-  counted apart: delivery is at least once).
+  counted apart: delivery is at least once);
+- what the broker's journal (delivery that survives kill -9) adds to a turn: a turn's durable
+  write as ConversationService._keep_turn does it (benchmarks/durable_ack.py's records, the
+  conversation log's fsync) with --turn-events events published, the journal off and on, by
+  1 and 10 threads at once (concurrent fsyncs are shared).
 
     .venv/bin/python benchmarks/broker.py [--events 20000] [--restart kill|stop]
+        [--turns 500] [--threads 1 10] [--only throughput|restart|turn]
 """
 
 from __future__ import annotations
@@ -26,9 +31,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "benchmarks"))
 
 import aio_pika  # noqa: E402
+from durable_ack import percentile, turn_records  # noqa: E402
 
+from analytics.store.db import make_engine, migrate  # noqa: E402
+from analytics.store.writer import ConversationLog  # noqa: E402
 from bot.broker.publisher import EventBroker  # noqa: E402
 from bot.broker.settings import PikaSettings  # noqa: E402
 
@@ -190,14 +199,103 @@ def restart(events: int, how: str) -> None:
         rabbit.destroy()
 
 
+def _turn_events(conversation_id: str, n: int) -> list[dict]:
+    """A demo-shop turn's events: the user's (with its parse), then actions, a bot reply, a
+    slot..."""
+    now = time.time()
+    user = {"event": "user", "timestamp": now, "text": "where is my order A10002",
+            "parse_data": {"intent": {"name": "order_status", "confidence": 0.97},
+                           "entities": [{"entity": "order_id", "value": "A10002", "start": 18,
+                                         "end": 24, "extractor": "RegexEntityExtractor"}],
+                           "intent_ranking": [{"name": f"intent_{i}", "confidence": 0.01}
+                                              for i in range(10)],
+                           "text": "where is my order A10002"},
+            "input_channel": "rest", "message_id": uuid.uuid4().hex}
+    others = [{"event": "action", "timestamp": now, "name": "order_status_form",
+               "policy": "RulePolicy", "confidence": 1.0},
+              {"event": "bot", "timestamp": now, "text": "Your order A10002 has shipped.",
+               "data": {"buttons": None}, "metadata": {"utter_action": "utter_order_status"}},
+              {"event": "slot", "timestamp": now, "name": "order_id", "value": "A10002"},
+              {"event": "action", "timestamp": now, "name": "action_listen"}]
+    return [user, *(others[i % len(others)] for i in range(n - 1))]
+
+
+def turn_cost(turns: int, thread_counts: list[int], events: int) -> None:
+    """A turn's durable write with the event broker's journal off and on."""
+    name = f"carebot-bench-{uuid.uuid4().hex[:8]}"
+    settings = PikaSettings(host="127.0.0.1", port=5672, queues=(name,), exchange_name=name)
+    print(f"a turn's durable write (log records + {events} events published, fsyncs), "
+          f"{turns} turns; the shared RabbitMQ confirming meanwhile:")
+    print(f"{'journal':>8}{'threads':>8}{'turn p50 ms':>13}{'p99 ms':>9}"
+          f"{'publish() p50 ms':>18}{'p99 ms':>9}")
+    try:
+        for threads in thread_counts:
+            for journal in (False, True):
+                with tempfile.TemporaryDirectory(prefix="carebot-turn-") as tmp:
+                    url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+                    migrate(url)
+                    engine = make_engine(url)
+                    broker = EventBroker(settings, Path(tmp) / "spool" / "event-broker",
+                                         journal=journal)
+                    broker.start()
+                    with ConversationLog(engine, spool_dir=Path(tmp) / "spool") as log:
+                        totals, parts = _turns(log, broker, threads, turns, events)
+                    broker.close(10)
+                    engine.dispose()
+                print(f"{'on' if journal else 'off':>8}{threads:>8}"
+                      f"{percentile(totals, 50) * 1e3:>13.2f}{percentile(totals, 99) * 1e3:>9.2f}"
+                      f"{percentile(parts, 50) * 1e3:>18.3f}{percentile(parts, 99) * 1e3:>9.2f}",
+                      flush=True)
+    finally:
+        asyncio.run(_delete(settings.url, name, name))
+
+
+def _turns(log: ConversationLog, broker: EventBroker, threads: int, turns: int,
+           events: int) -> tuple[list[float], list[float]]:
+    totals: list[float] = []
+    parts: list[float] = []  # publish(): the broker's part before the fsyncs
+    lock = threading.Lock()
+
+    def customer(n: int) -> None:
+        conversation_id = f"bench-{n}-{uuid.uuid4().hex[:6]}"
+        for _ in range(turns // threads):
+            new_events = _turn_events(conversation_id, events)
+            records = turn_records(conversation_id, 40)
+            started = time.perf_counter()
+            broker.publish(conversation_id, new_events)  # save_state: events, then records
+            published = time.perf_counter()
+            for record in records:
+                log.write(record)
+            broker.sync(log.sync)  # as _keep_turn: both fsyncs at once
+            done = time.perf_counter()
+            with lock:
+                totals.append(done - started)
+                parts.append(published - started)
+
+    workers = [threading.Thread(target=customer, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return totals, parts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--restart-events", type=int, default=3000)
     parser.add_argument("--restart", choices=("kill", "stop"), default="kill")
+    parser.add_argument("--turns", type=int, default=500)
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 10])
+    parser.add_argument("--turn-events", type=int, default=5, help="events a turn publishes")
+    parser.add_argument("--only", choices=("throughput", "restart", "turn"))
     args = parser.parse_args()
-    throughput(args.events)
-    restart(args.restart_events, args.restart)
+    if args.only in (None, "throughput"):
+        throughput(args.events)
+    if args.only in (None, "restart"):
+        restart(args.restart_events, args.restart)
+    if args.only in (None, "turn"):
+        turn_cost(args.turns, args.threads, args.turn_events)
 
 
 if __name__ == "__main__":

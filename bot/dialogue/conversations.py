@@ -95,7 +95,7 @@ class ConversationService:
         # gets each conversation's new Rasa events as they are stored (bot/broker): it must
         # not block, as it runs inside the turn
         self.event_stream: Callable[[str, list[dict]], None] | None = None
-        self.event_sync: Callable[[], None] | None = None  # ... and makes them survive kill -9
+        self.event_sync: Callable[[Callable[[], None]], None] | None = None  # fsyncs them
         self.message_ids = MessageIds(MessageReceipts(db))  # each client id handled once, ever
         # every conversation waiting for a person stays in the agents' queue
         self.handoffs = Handoffs(db, log, lock=self.lock, get_state=self.get_state,
@@ -300,9 +300,10 @@ class ConversationService:
             return None
         tracker = self.save_state(state)
         records = self._log_turn(state, parse, reply, received, message_id)
-        if self.event_sync is not None:  # the event broker's journal first (bot/broker)
-            self.event_sync()
-        self.log.sync()
+        if self.event_sync is not None:  # with the event broker's journal's (bot/broker)
+            self.event_sync(self.log.sync)
+        else:
+            self.log.sync()
         return tracker, records
 
     def _log_turn(self, state: ConversationState, parse: ParseResult | None, reply: TurnResult,
