@@ -40,9 +40,10 @@ def project_with_broker(directory: Path, port: int, queue: str, exchange: str) -
     return directory
 
 
-def read_messages(url: str, queue: str, *, until: int, timeout: float = 60) -> list[dict]:
+def read_messages(url: str, queue: str, *, until: int, timeout: float = 60,
+                  message_ids: list[str | None] | None = None) -> list[dict]:
     """Every message in ``queue`` (acknowledged, so taken), waiting until ``until`` distinct
-    ones arrived or ``timeout`` passed."""
+    ones arrived or ``timeout`` passed; their AMQP message_ids added to ``message_ids``."""
 
     async def read() -> list[dict]:
         connection = await aio_pika.connect(url, timeout=10)
@@ -61,6 +62,8 @@ def read_messages(url: str, queue: str, *, until: int, timeout: float = 60) -> l
                     continue
                 await message.ack()
                 seen.add(message.body)
+                if message_ids is not None:
+                    message_ids.append(message.message_id)
                 bodies.append(json.loads(message.body))
             return bodies
         finally:
