@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -19,7 +20,7 @@ from analytics.store.records import ConversationRecord, EventRecord, MessageReco
 from analytics.store.writer import ConversationLog
 from bot.dialogue.actions.reminders import ReminderScheduler
 from bot.dialogue.handoffs import Handoffs
-from bot.dialogue.hub import CUSTOMER_TOPIC, Hub
+from bot.dialogue.hub import CUSTOMER_TOPIC, REV, UNCHANGED, Hub
 from bot.dialogue.message_ids import MessageIds
 from bot.dialogue.nlu_batcher import NLUService
 from bot.dialogue.processor import Conversation, MessageProcessor, TurnResult
@@ -91,6 +92,7 @@ class ConversationService:
         self.lookup_customer = lookup_customer
         self.hub = hub or Hub()  # locks, and with Redis the state shared between processes
         self._states: OrderedDict[str, ConversationState] = OrderedDict()
+        self._revs: dict[str, str] = {}  # the hub's revision of a cached state (shared hubs)
         self._listeners: list[Listener] = []
         # gets each conversation's new Rasa events as they are stored (bot/broker): it must
         # not block, as it runs inside the turn
@@ -117,12 +119,20 @@ class ConversationService:
 
     async def get_state(self, conversation_id: str, *, create: bool = False,
                         channel: str = "rest") -> ConversationState:
-        # Another process may have moved a shared conversation on: never trust the cache then.
-        state = None if self.hub.shared else self._states.get(conversation_id)
-        shared = await self.hub.load_state(conversation_id) if state is None else None
+        # Another process may have moved a shared conversation on: the cache is trusted then
+        # only while the hub still holds the revision this process saved or loaded last.
+        state = self._states.get(conversation_id)
+        shared = None
+        if self.hub.shared:
+            shared = await self.hub.load_state_unless(
+                conversation_id, self._revs.get(conversation_id) if state is not None else None)
+            if shared is UNCHANGED:
+                self._states.move_to_end(conversation_id)
+                return state
+            state = None
         if shared is not None:
             state = ConversationState.from_dict(self.tracker_seal.open(shared))
-            self._remember(state)
+            self._remember(state, shared.get(REV))
         elif state is None:
             record = await asyncio.to_thread(self.store.load_conversation, conversation_id)
             if record is not None:
@@ -139,11 +149,26 @@ class ConversationService:
             self._states.move_to_end(conversation_id)
         return state
 
-    def _remember(self, state: ConversationState) -> None:
+    def _remember(self, state: ConversationState, rev: str | None = None) -> None:
+        """Cache the state; ``rev``: the hub's revision of it (None: not known to match)."""
         self._states[state.id] = state
         self._states.move_to_end(state.id)
+        if rev is None:
+            self._revs.pop(state.id, None)
+        else:
+            self._revs[state.id] = rev
         while len(self._states) > MAX_CACHED_CONVERSATIONS:
-            self._states.popitem(last=False)
+            gone, _ = self._states.popitem(last=False)
+            self._revs.pop(gone, None)
+
+    async def _share(self, state: ConversationState, tracker: dict) -> None:
+        """Give the hub the state a change left (other processes start from it); with a
+        shared hub it is saved under a new revision, which this process's cache now holds."""
+        if not self.hub.shared:
+            return
+        rev = uuid.uuid4().hex
+        self._remember(state, rev)
+        await self.hub.save_state(state.id, {**tracker, REV: rev})
 
     async def identify(self, state: ConversationState, customer_external_id: str | None) -> None:
         """Attach a verified customer to the conversation (only called after HMAC checks)."""
@@ -206,7 +231,7 @@ class ConversationService:
                 return []
             tracker, records = kept
             self._remember(state)
-            await self.hub.save_state(state.id, tracker)
+            await self._share(state, tracker)
             await self._notify(state.id, {"type": "turn", "status": state.status,
                                           "intent": parse.intent.name, "records": records,
                                           "channel": state.channel})
@@ -255,7 +280,7 @@ class ConversationService:
             self._remember(state)
             tracker = self.save_state(state)
             records = self._log_turn(state, None, reply, time.time(), None)
-            await self.hub.save_state(state.id, tracker)
+            await self._share(state, tracker)
             await self._notify(state.id, {"type": "turn", "status": state.status,
                                           "intent": intent, "records": records,
                                           "channel": state.channel})
@@ -354,7 +379,8 @@ class ConversationService:
 
     async def commit(self, state: ConversationState) -> None:
         """Store a state changed outside a turn (a claim, a rating); call it under lock()."""
-        await self.hub.save_state(state.id, self.save_state(state))
+        self._remember(state)
+        await self._share(state, self.save_state(state))
 
     async def _notify(self, conversation_id: str, event: dict) -> None:
         for listener in self._listeners:

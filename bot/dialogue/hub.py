@@ -16,6 +16,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +25,12 @@ Subscriber = Callable[[str, dict], Awaitable[None]]  # (topic, event) -> None
 # Topics the server uses; an event is a JSON-ready dict.
 CUSTOMER_TOPIC = "customer"  # {"conversation_id", "event"}: to the customer's sockets
 AGENTS_TOPIC = "agents"  # queue changes and transcript lines for agent consoles
+
+
+# A saved state's revision (a fresh random id per save): a process holding the state of that
+# revision need not load it again.
+REV = "_rev"
+UNCHANGED = object()
 
 
 class ConversationBusy(RuntimeError):
@@ -86,6 +93,14 @@ class Hub:
     async def load_state(self, conversation_id: str) -> dict | None:
         """The state the last turn left, if this hub keeps one (only when shared)."""
         return None
+
+    async def load_state_unless(self, conversation_id: str, rev: str | None) -> Any:
+        """As :meth:`load_state`, or :data:`UNCHANGED` when the state kept is still the one
+        saved with ``{REV: rev}`` (the caller's copy is current: no transfer, no parse)."""
+        state = await self.load_state(conversation_id)
+        if rev is not None and state is not None and state.get(REV) == rev:
+            return UNCHANGED
+        return state
 
     async def save_state(self, conversation_id: str, state: dict) -> None:
         """Keep the state for the next turn in any process (only when shared)."""

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
 import logging
 import os
 from collections import OrderedDict, deque
@@ -27,7 +26,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.dialogue.hub import ConversationBusy, Hub, make_hub
+from analytics.store import fastjson
+from bot.dialogue.hub import REV, UNCHANGED, ConversationBusy, Hub, make_hub
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,8 @@ class HubServer:
         self.max_states = max_states
         self._clients: list[_Client] = []
         self._locks: dict[str, _Lock] = {}
-        self._states: OrderedDict[str, str] = OrderedDict()  # kept as the JSON text it came in
+        # kept as JSON text, with the revision it was saved with
+        self._states: OrderedDict[str, tuple[str, str | None]] = OrderedDict()
         self._server: asyncio.AbstractServer | None = None
         self._names = itertools.count(1)
 
@@ -85,7 +86,7 @@ class HubServer:
         try:
             while line := await reader.readline():
                 try:
-                    self._handle(client, json.loads(line))
+                    self._handle(client, fastjson.loads(line))
                 except (ValueError, KeyError, TypeError) as exc:
                     logger.warning("hub: bad request from %s: %s", client.name, exc)
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
@@ -106,14 +107,19 @@ class HubServer:
         elif op == "unlock":
             self._release(request["key"], (client, request["id"]))
         elif op == "get":
-            state = self._states.get(request["key"])
-            if state is not None:
+            kept = self._states.get(request["key"])
+            if kept is not None:
                 self._states.move_to_end(request["key"])
+                if request.get("rev") is not None and kept[1] == request["rev"]:
+                    _send(client, b'{"id": %d, "same": true}\n' % int(request["id"]))
+                    return
             # the state is passed on as the text it was stored as: no second parse and dump
             _send(client, b'{"id": %d, "value": %s}\n' % (
-                int(request["id"]), (state or "null").encode()))
+                int(request["id"]), (kept[0] if kept else "null").encode()))
         elif op == "set":
-            self._states[request["key"]] = json.dumps(request["value"])
+            value = request["value"]
+            rev = value.get(REV) if isinstance(value, dict) else None
+            self._states[request["key"]] = (fastjson.dumps(value), rev)
             self._states.move_to_end(request["key"])
             while len(self._states) > self.max_states:
                 self._states.popitem(last=False)
@@ -169,7 +175,7 @@ class HubServer:
 
 
 def _line(message: dict) -> bytes:
-    return json.dumps(message).encode() + b"\n"
+    return fastjson.dumps_bytes(message) + b"\n"
 
 
 def _send(client: _Client, line: bytes) -> None:
@@ -218,7 +224,7 @@ class SocketHub(Hub):
     async def _read(self, reader: asyncio.StreamReader) -> None:
         try:
             while line := await reader.readline():
-                message = json.loads(line)
+                message = fastjson.loads(line)
                 if "topic" in message:
                     await self._deliver(message["topic"], message["event"])
                 else:
@@ -280,6 +286,11 @@ class SocketHub(Hub):
     async def load_state(self, conversation_id: str) -> dict | None:
         _, answer = self._ask({"op": "get", "key": conversation_id})
         return (await answer)["value"]
+
+    async def load_state_unless(self, conversation_id: str, rev: str | None):
+        _, answer = self._ask({"op": "get", "key": conversation_id, "rev": rev})
+        reply = await answer
+        return UNCHANGED if reply.get("same") else reply["value"]
 
     async def save_state(self, conversation_id: str, state: dict) -> None:
         self._send({"op": "set", "key": conversation_id, "value": state})

@@ -73,6 +73,22 @@ async def test_the_state_one_worker_saves_is_what_the_other_loads(workers):
         assert await second.load_state("c-2") == {"turns": 3, "text": "naïve ✓"}
 
 
+async def test_a_worker_holding_the_latest_revision_is_told_so_instead_of_sent_it(workers):
+    """A worker whose cached state is the revision the hub holds gets "unchanged" (no
+    transfer, no decrypting): after another worker saves, it gets the new state."""
+    from bot.dialogue.hub import REV, UNCHANGED
+
+    first, second = workers
+    assert await first.load_state_unless("c-3", "r1") is None  # nothing kept yet
+    await first.save_state("c-3", {"turns": 1, REV: "r1"})
+    assert await first.load_state_unless("c-3", "r1") is UNCHANGED
+    assert await second.load_state_unless("c-3", None) == {"turns": 1, REV: "r1"}
+    await second.save_state("c-3", {"turns": 2, REV: "r2"})
+    assert await first.load_state_unless("c-3", "r1") == {"turns": 2, REV: "r2"}
+    # the in-process hub keeps nothing: there is never an "unchanged"
+    assert await Hub().load_state_unless("c-3", "r2") is None
+
+
 async def test_an_event_published_at_one_worker_reaches_every_worker(workers):
     received: list[tuple[int, dict]] = []
     for n, hub in enumerate(workers):
