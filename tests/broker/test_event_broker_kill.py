@@ -12,7 +12,7 @@ import signal
 import pytest
 from event_queue import first_occurrences, project_with_broker, read_messages
 from live_server import start_server, wait_for
-from throwaway_rabbit import RabbitMQUnavailable, ThrowawayRabbitMQ
+from throwaway_rabbit import RabbitMQUnavailable
 
 pytestmark = pytest.mark.slow
 
@@ -22,18 +22,10 @@ SCRIPT = ["hi", "where is my order", "A10001", "jane.doe@example.com",
           "how long does shipping take?", "thanks, bye"]
 
 
-@pytest.fixture
-def rabbit():
-    try:
-        node = ThrowawayRabbitMQ()  # its port is chosen now; the node starts when told
-    except RabbitMQUnavailable as exc:
-        pytest.skip(str(exc))
-    yield node
-    node.destroy()
-
 
 def test_events_of_acknowledged_turns_survive_a_kill_9_while_rabbitmq_is_down(
-        seeded_database_url, tmp_path, rabbit):
+        seeded_database_url, tmp_path, stopped_rabbit):
+    rabbit = stopped_rabbit
     project = project_with_broker(tmp_path / "shop", rabbit.port, QUEUE, EXCHANGE)
     spool = tmp_path / "spool"
     env = {"RABBITMQ_TEST_PASSWORD": "guest", "CAREBOT_SPOOL_DIR": str(spool)}

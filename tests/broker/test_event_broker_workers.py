@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from event_queue import first_occurrences, project_with_broker, read_messages
 from live_server import start_server, wait_for
-from throwaway_rabbit import RabbitMQUnavailable, ThrowawayRabbitMQ
 
 pytestmark = pytest.mark.slow
 
@@ -37,18 +36,10 @@ def workers(supervisor: int) -> set[int]:
     return found
 
 
-@pytest.fixture
-def rabbit():
-    try:
-        node = ThrowawayRabbitMQ()
-    except RabbitMQUnavailable as exc:
-        pytest.skip(str(exc))
-    yield node
-    node.destroy()
-
 
 def test_a_killed_workers_journal_is_sent_by_its_replacement(seeded_database_url, tmp_path,
-                                                             rabbit):
+                                                             stopped_rabbit):
+    rabbit = stopped_rabbit
     project = project_with_broker(tmp_path / "shop", rabbit.port, QUEUE, EXCHANGE)
     spool = tmp_path / "spool"
     server = start_server(seeded_database_url, tmp_path, project_dir=project, workers=2,
