@@ -31,6 +31,10 @@ BRANCH_FILE = "branch.safetensors"
 # batcher sends at most 32), so a serving process holds one ONNX Runtime session (a second
 # one, for two threads, costs some 100 MB more); training and evaluation batches use two.
 SMALL_BATCH = 64
+# Live batches run through the graph this many messages at a time (after sorting by length):
+# on one thread, batches of 8-16 gave ~2x the messages per second of one run of 64 (less
+# padding, smaller activations; measured on the shared 2-core machine).
+LIVE_CHUNK = 16
 _lock = threading.Lock()
 _shared: dict[tuple, SentenceEncoder] = {}
 
@@ -136,6 +140,8 @@ class SentenceEncoder:
         sentiment = np.zeros((n, 3), dtype=np.float32) if self.has_sentiment else None
         # Sorting by length keeps padding small inside each batch.
         order = sorted(range(n), key=lambda i: len(texts[i]))
+        if n <= SMALL_BATCH and self._onnx_path is not None and self.threads is None:
+            batch_size = min(batch_size, LIVE_CHUNK)
         for start in range(0, n, batch_size):
             idx = order[start : start + batch_size]
             batch = self.tokenizer(

@@ -9,6 +9,7 @@ lookup tables, as Rasa's RegexFeaturizer marks tokens.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,11 +34,17 @@ def tokenize(text: str) -> list[Token]:
     return [Token(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(text)]
 
 
+_UPPER, _LOWER, _DIGIT = re.compile(r"[A-Z]"), re.compile(r"[a-z]"), re.compile(r"\d")
+_REPEAT = re.compile(r"(.)\1{2,}")
+
+
+@functools.lru_cache(maxsize=65536)
 def _shape(word: str) -> str:
-    shape = re.sub(r"[A-Z]", "X", word)
-    shape = re.sub(r"[a-z]", "x", shape)
-    shape = re.sub(r"\d", "d", shape)
-    return re.sub(r"(.)\1{2,}", r"\1\1", shape)
+    """``Xxxx``, ``Xdddd``: the word's shape (cached: customers' words repeat)."""
+    shape = _UPPER.sub("X", word)
+    shape = _LOWER.sub("x", shape)
+    shape = _DIGIT.sub("d", shape)
+    return _REPEAT.sub(r"\1\1", shape)
 
 
 class EntityTagger:
