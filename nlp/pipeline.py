@@ -165,14 +165,17 @@ class NLU:
         return self.parse_batch([text])[0]
 
     def parse_batch(self, texts: list[str]) -> list[ParseResult]:
-        """Parse many messages at once; batching amortises the transformer calls."""
+        """Parse many messages at once; batching amortises the transformer calls. Results
+        are cached by text (up to ``cache_size``; one cache per loaded model, so a retrained
+        model starts empty), except those that depend on the clock."""
         texts = [t if isinstance(t, str) else str(t) for t in texts]
         results: list[ParseResult | None] = [self._cache.get(t) for t in texts]
         todo = sorted({t for t, r in zip(texts, results, strict=True) if r is None})
         if todo:
             fresh = dict(zip(todo, self._parse_uncached(todo), strict=True))
             for text, result in fresh.items():
-                self._cache[text] = result
+                if not _depends_on_the_clock(result):
+                    self._cache[text] = result
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
             results = [
@@ -266,6 +269,13 @@ class NLU:
         for i, doc in zip(wanted, self.spacy.pipe([texts[i] for i in wanted]), strict=True):
             docs[i] = doc
         return docs
+
+
+def _depends_on_the_clock(result: ParseResult) -> bool:
+    """A Duckling time ("tomorrow", "in 2 hours") is resolved against the moment of parsing:
+    such a parse is not cached, or "tomorrow" would keep yesterday's date."""
+    return any(e.entity == "time" and e.extractor == "DucklingEntityExtractor"
+               for e in result.entities)  # fmt: skip
 
 
 def make_tagger(settings: PipelineSettings, entities: EntityExtractor) -> EntityTagger:

@@ -104,3 +104,21 @@ def test_a_batch_parses_as_its_messages_one_by_one(nlu, texts):
     same_sentiment = np.mean([b.sentiment.label == s.sentiment.label
                               for b, s in zip(batched, single, strict=True)])  # fmt: skip
     assert same_sentiment >= 0.9
+
+
+def test_a_parse_resolved_against_the_clock_is_not_cached(models_dir):
+    from nlp.components import DucklingSettings
+    from nlp.duckling import DucklingExtractor
+    from nlp.pipeline import NLU
+
+    nlu = NLU.load(models_dir)
+    nlu.duckling = DucklingExtractor(DucklingSettings(dimensions=["time", "number"]))
+    nlu.settings.extractor_order = [*nlu.settings.extractor_order, "DucklingEntityExtractor"]
+    timed = nlu.parse("can it arrive tomorrow")
+    assert any(e.entity == "time" for e in timed.entities)
+    assert "can it arrive tomorrow" not in nlu._cache  # "tomorrow" changes at midnight
+    counted = nlu.parse("I want two of them")
+    assert [e.entity for e in counted.entities if e.extractor == "DucklingEntityExtractor"] == [
+        "number"
+    ]
+    assert nlu.parse("I want two of them") is counted  # cached: no clock in it
