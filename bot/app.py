@@ -80,7 +80,7 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     hub = await connect_hub(config.redis_url, socket_path=config.hub_socket,
                             on_lost=lambda: os.kill(os.getpid(), signal.SIGTERM))
     reminders = ReminderScheduler(db)
-    limiter = RateLimiter(config.limits, config.redis_url)
+    limiter = RateLimiter(config.limits, config.redis_url, hub)
     logger.info(limiter.describe())
     processor = assistant.processor
     if config.limits.lookup_actions and processor.custom_actions is not None:

@@ -20,6 +20,7 @@ import contextlib
 import itertools
 import logging
 import os
+import time
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -63,6 +64,8 @@ class HubServer:
         self._states: OrderedDict[str, tuple[str, str | None]] = OrderedDict()
         self._server: asyncio.AbstractServer | None = None
         self._names = itertools.count(1)
+        self._windows: dict[str, tuple[float, deque[float]]] = {}  # rate limits: (seconds, hits)
+        self._limit_ops = 0
 
     async def start(self) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -123,8 +126,32 @@ class HubServer:
             self._states.move_to_end(request["key"])
             while len(self._states) > self.max_states:
                 self._states.popitem(last=False)
+        elif op == "limit":
+            allowed, reset = self._limit(request["key"], int(request["amount"]),
+                                         float(request["seconds"]), request["what"])
+            _send(client, _line({"id": request["id"], "allowed": allowed, "reset": reset}))
         else:
             raise ValueError(f"unknown op {op!r}")
+
+    def _limit(self, key: str, amount: int, seconds: float, what: str) -> tuple[bool, float]:
+        """A moving window of ``amount`` per ``seconds`` (the ``limits`` library's): ``hit``
+        counts one if there is room, ``test`` only looks, ``clear`` forgets the key. Returns
+        whether there was room, and when the oldest hit leaves the window."""
+        now = time.time()
+        self._limit_ops += 1
+        if self._limit_ops % 10_000 == 0:  # forget the keys whose hits all left their window
+            for k in [k for k, (s, hits) in self._windows.items() if not hits or hits[-1] <= now - s]:
+                del self._windows[k]
+        if what == "clear":
+            self._windows.pop(key, None)
+            return True, now
+        _, hits = self._windows.setdefault(key, (seconds, deque()))
+        while hits and hits[0] <= now - seconds:
+            hits.popleft()
+        allowed = len(hits) < amount
+        if allowed and what == "hit":
+            hits.append(now)
+        return allowed, (hits[0] + seconds) if hits else now
 
     def _acquire(self, key: str, who: tuple[_Client, int]) -> None:
         lock = self._locks.setdefault(key, _Lock())
@@ -286,6 +313,14 @@ class SocketHub(Hub):
     async def load_state(self, conversation_id: str) -> dict | None:
         _, answer = self._ask({"op": "get", "key": conversation_id})
         return (await answer)["value"]
+
+    async def limit(self, what: str, key: str, amount: int, seconds: float) -> tuple[bool, float]:
+        """A rate limit counted by the supervisor, for every worker (bot/web/ratelimit.py):
+        ``what`` is hit, test or clear; (room left, when the window frees a hit)."""
+        _, answer = self._ask({"op": "limit", "what": what, "key": key, "amount": amount,
+                               "seconds": seconds})
+        reply = await answer
+        return bool(reply["allowed"]), float(reply["reset"])
 
     async def load_state_unless(self, conversation_id: str, rev: str | None):
         _, answer = self._ask({"op": "get", "key": conversation_id, "rev": rev})

@@ -44,7 +44,10 @@ class Retry:
 class RateLimiter:
     """Named moving-window limits; a limit set to "off" never refuses."""
 
-    def __init__(self, settings: RateLimits, redis_url: str | None = None) -> None:
+    def __init__(self, settings: RateLimits, redis_url: str | None = None,
+                 hub: object | None = None) -> None:
+        """``hub``: the workers' hub of `carebot serve --workers N` without Redis (its
+        ``limit``), which counts for every worker; Redis, when given, counts instead."""
         self.settings = settings
         self._items: dict[str, limits.RateLimitItem | None] = {
             f.name: _parse(f.name, getattr(settings, f.name))
@@ -57,10 +60,13 @@ class RateLimiter:
                 url, implementation="redispy", key_prefix="carebot-limits",
                 socket_timeout=_REDIS_TIMEOUT, socket_connect_timeout=_REDIS_TIMEOUT))
         self._redis_down_until = 0.0
+        self._hub = getattr(hub, "limit", None) if not redis_url else None
 
     def describe(self) -> str:
         shown = [f"{name}={item or 'off'}" for name, item in self._items.items()]
-        where = "Redis (shared by every process)" if self._shared else "this process"
+        where = ("Redis (shared by every process)" if self._shared
+                 else "the workers' hub (shared by every worker)" if self._hub
+                 else "this process")
         return f"rate limits, counted in {where}: " + ", ".join(shown)
 
     def enabled(self, name: str) -> bool:
@@ -95,6 +101,12 @@ class RateLimiter:
         return Retry(name, str(item), seconds)
 
     async def _call(self, method: str, item: limits.RateLimitItem, name: str, key: str):
+        if self._hub is not None:
+            try:
+                return await self._call_hub(method, item, name, key)
+            except ConnectionError as exc:  # the supervisor is gone: this worker stops soon
+                logger.warning("rate limits: the workers' hub is unreachable (%s); counting "
+                               "in this process", exc)
         if self._shared is not None and time.monotonic() >= self._redis_down_until:
             try:
                 return await getattr(self._shared, method)(item, name, key)
@@ -103,6 +115,15 @@ class RateLimiter:
                 logger.warning("rate limits: Redis unreachable (%s); counting in this process "
                                "for %.0f s", exc, REDIS_RETRY_SECONDS)
         return await getattr(self._local, method)(item, name, key)
+
+
+    async def _call_hub(self, method: str, item: limits.RateLimitItem, name: str, key: str):
+        what = {"hit": "hit", "test": "test", "clear": "clear",
+                "get_window_stats": "test"}[method]
+        allowed, reset = await self._hub(what, f"{name}/{key}", item.amount, item.get_expiry())
+        if method == "get_window_stats":
+            return limits.WindowStats(reset, int(allowed))
+        return allowed
 
 
 def _parse(name: str, value: str) -> limits.RateLimitItem | None:

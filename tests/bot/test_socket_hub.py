@@ -89,6 +89,26 @@ async def test_a_worker_holding_the_latest_revision_is_told_so_instead_of_sent_i
     assert await Hub().load_state_unless("c-3", "r2") is None
 
 
+async def test_rate_limits_are_counted_once_for_every_worker(workers):
+    """Without Redis, each worker's RateLimiter counts in the supervisor's hub: three
+    messages per minute means three across both workers, not three at each."""
+    from bot.config import RateLimits
+    from bot.web.ratelimit import RateLimiter
+
+    settings = RateLimits(messages_per_conversation="3 per minute")
+    first, second = (RateLimiter(settings, None, hub) for hub in workers)
+    assert "workers' hub" in first.describe()
+    results = [await limiter.hit("messages_per_conversation", "c-9")
+               for limiter in (first, second, first, second)]
+    assert results[:3] == [None, None, None]
+    refused = results[3]
+    assert refused is not None and 55 <= refused.seconds <= 60
+    assert await first.check("messages_per_conversation", "c-9") is not None  # both see it
+    assert await second.hit("messages_per_conversation", "other") is None  # per key
+    await first.clear("messages_per_conversation", "c-9")
+    assert await second.hit("messages_per_conversation", "c-9") is None
+
+
 async def test_an_event_published_at_one_worker_reaches_every_worker(workers):
     received: list[tuple[int, dict]] = []
     for n, hub in enumerate(workers):

@@ -42,6 +42,7 @@ METRICS_TOKEN = "workers-metrics-token"
 CONVERSATIONS = 20
 PER_CONVERSATION = 10
 WORDS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+LIMIT = 12  # messages per conversation per minute
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres+redis"])
@@ -61,7 +62,10 @@ def deployment(request, tmp_path_factory) -> Iterator[tuple[RunningServer, Path]
         metrics_dir = tmp / "metrics"
         server = start_server(url, tmp, workers=2, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
                               CAREBOT_METRICS_TOKEN=METRICS_TOKEN,
-                              CAREBOT_LIMIT_MESSAGES_PER_CONVERSATION="off", **extra)
+                              # more than any test here sends a conversation; the address
+                              # is every test's
+                              CAREBOT_LIMIT_MESSAGES_PER_CONVERSATION=f"{LIMIT} per minute",
+                              CAREBOT_LIMIT_MESSAGES_PER_ADDRESS="off", **extra)
         stack.callback(server.stop)
         assert wait_for(lambda: len(worker_pids(server)) == 2, timeout=120), server.log()
         assert wait_for(lambda: server.log().count("is serving") >= 2, timeout=120)
@@ -177,6 +181,27 @@ def test_messages_sent_one_after_another_are_handled_in_that_order_across_worker
     for c in conversations:
         assert tracker_texts(server, c) == (PER_CONVERSATION, sent[c])
         assert wait_for(lambda c=c: logged_texts(server, c) == sent[c], timeout=60)
+
+
+def test_a_conversation_s_message_limit_counts_its_messages_at_every_worker(deployment):
+    """Without Redis the workers' hub counts the limits: LIMIT messages a minute means LIMIT
+    across both workers (each counting alone would take twice as many)."""
+    server, _ = deployment
+    conversation = f"limited-{uuid.uuid4().hex[:10]}"
+
+    async def send(n: int) -> int:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http:
+            async with http.post(f"{server.url}/webhooks/rest/webhook",
+                                 json={"sender": conversation, "message": f"hi number {n}"}) as r:
+                await r.read()
+                return r.status
+
+    async def run() -> list[int]:
+        return [await send(n) for n in range(LIMIT + 3)]
+
+    statuses = asyncio.run(run())
+    assert statuses[:LIMIT] == [200] * LIMIT, statuses
+    assert statuses[LIMIT:] == [429] * 3, statuses
 
 
 def test_every_agent_reply_reaches_the_customer_whichever_worker_takes_it(deployment):
