@@ -35,10 +35,20 @@ def parse_payload(text: str) -> ParseResult | None:
     return ParseResult(text, intent, [intent], entities_found, neutral, text)
 
 
+def _redact_payload(text: str):
+    """A button payload's PII redaction; spaCy's name finder only where a name may be."""
+    from nlp.pii import find_pii, mask, may_name_someone, redact
+
+    if may_name_someone(text):
+        return redact(text)
+    spans = find_pii(text)
+    return mask(text, spans), spans
+
+
 class NLUService:
     """One worker thread owns the models; requests that arrive together share a batch."""
 
-    def __init__(self, parser: Parser, *, max_batch: int = 32, max_wait: float = 0.002,
+    def __init__(self, parser: Parser, *, max_batch: int = 32, max_wait: float = 0.0,
                  known_intents: set[str] | None = None) -> None:
         self.parser = parser
         self.known_intents = known_intents
@@ -64,10 +74,8 @@ class NLUService:
         if payload is not None and (self.known_intents is None
                                     or payload.intent.name in self.known_intents):
             # a button payload skips the classifier, never the PII redaction
-            from nlp.pii import redact
-
             loop = asyncio.get_running_loop()
-            redacted, spans = await loop.run_in_executor(self._pool, redact, text)
+            redacted, spans = await loop.run_in_executor(self._pool, _redact_payload, text)
             return dataclasses.replace(payload, redacted_text=redacted, pii=spans)
         if self._queue is None:
             await self.start()
@@ -79,15 +87,13 @@ class NLUService:
         loop = asyncio.get_running_loop()
         while True:
             batch = [await self._queue.get()]
-            deadline = loop.time() + self.max_wait
-            while len(batch) < self.max_batch:
-                timeout = deadline - loop.time()
-                if timeout <= 0:
-                    break
-                try:
-                    batch.append(await asyncio.wait_for(self._queue.get(), timeout))
-                except TimeoutError:
-                    break
+            # What queued up while the last batch was parsed goes in this one: one thread
+            # parses, so under load the queue fills by itself, and a message arriving alone
+            # is parsed at once (``max_wait`` > 0 waits that long for company first).
+            if self._queue.empty() and self.max_wait > 0:
+                await asyncio.sleep(self.max_wait)
+            while len(batch) < self.max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
             texts = [text for text, _ in batch]
             try:
                 results = await loop.run_in_executor(self._pool, self.parser.parse_batch, texts)

@@ -333,12 +333,21 @@ def test_clicking_a_channel_bar_narrows_every_panel_to_it(page, dashboard_url):
     bars = [b.bounding_box() for b in page.locator("#chart-channel .point path").all()]
     box = max(bars, key=lambda b: b["height"])  # a CSAT bar: the easiest to hit
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(x - 5, y - 5)
-    page.mouse.move(x, y, steps=5)  # Plotly clicks the point it hovers
-    page.wait_for_selector("#chart-channel .hoverlayer .hovertext")
-    page.mouse.down()
-    page.mouse.up()
-    page.wait_for_function("document.querySelector('select[name=channel]').value !== ''")
+    chosen = "document.querySelector('select[name=channel]').value !== ''"
+    for attempt in range(3):  # on a busy machine Plotly may not have taken the hover yet
+        page.mouse.move(x - 5, y - 5)
+        page.mouse.move(x, y, steps=5)  # Plotly clicks the point it hovers
+        page.wait_for_selector("#chart-channel .hoverlayer .hovertext")
+        page.mouse.down()
+        page.mouse.up()
+        try:
+            page.wait_for_function(chosen, timeout=10_000)
+            break
+        except Exception as exc:  # playwright's TimeoutError
+            if type(exc).__name__ != "TimeoutError":
+                raise
+            if attempt == 2:
+                raise
     wait_until_loaded(page)
     channel = page.eval_on_selector("select[name=channel]", "s => s.value")
     expected = {"rest": "2", "websocket": "5"}[channel]
