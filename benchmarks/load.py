@@ -122,8 +122,10 @@ async def parse_throughput(url: str, concurrency: int, seconds: float) -> dict:
             nonlocal done
             i = n
             while time.perf_counter() < deadline:
-                async with session.post(f"{url}/model/parse",
-                                        json={"text": SCRIPT[i % len(SCRIPT)]}) as response:
+                # every text new: the NLU parses a text once per batch (and caches it when
+                # the cache is on), so six texts repeated would measure far fewer parses
+                text = f"{SCRIPT[i % len(SCRIPT)]} (ref {n}-{i})"
+                async with session.post(f"{url}/model/parse", json={"text": text}) as response:
                     await response.read()
                     if response.status != 200:
                         raise RuntimeError(f"HTTP {response.status}")
