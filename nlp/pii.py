@@ -183,9 +183,10 @@ def _whole_name(doc, ent) -> tuple[int, int]:
 def redact(text: str, doc=None) -> tuple[str, list[PIISpan]]:
     """``text`` with each PII span replaced by a placeholder such as ``[EMAIL]``.
 
-    Without ``doc`` the shared spaCy pipeline is run to find person names.
+    Without ``doc`` the shared spaCy pipeline is run to find person names, where a name may
+    be (:func:`may_name_someone`, as the NLU pipeline decides for every message).
     """
-    if doc is None:
+    if doc is None and may_name_someone(text):
         from nlp.spacy_model import load_spacy
 
         doc = load_spacy()(text)

@@ -35,16 +35,6 @@ def parse_payload(text: str) -> ParseResult | None:
     return ParseResult(text, intent, [intent], entities_found, neutral, text)
 
 
-def _redact_payload(text: str):
-    """A button payload's PII redaction; spaCy's name finder only where a name may be."""
-    from nlp.pii import find_pii, mask, may_name_someone, redact
-
-    if may_name_someone(text):
-        return redact(text)
-    spans = find_pii(text)
-    return mask(text, spans), spans
-
-
 class NLUService:
     """One worker thread owns the models; requests that arrive together share a batch."""
 
@@ -74,8 +64,10 @@ class NLUService:
         if payload is not None and (self.known_intents is None
                                     or payload.intent.name in self.known_intents):
             # a button payload skips the classifier, never the PII redaction
+            from nlp.pii import redact
+
             loop = asyncio.get_running_loop()
-            redacted, spans = await loop.run_in_executor(self._pool, _redact_payload, text)
+            redacted, spans = await loop.run_in_executor(self._pool, redact, text)
             return dataclasses.replace(payload, redacted_text=redacted, pii=spans)
         if self._queue is None:
             await self.start()
