@@ -22,7 +22,7 @@ from typing import Protocol
 
 import numpy as np
 
-from actions.product_words import fuzzy_overlap, words
+from actions.product_words import close_to, words
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ class ProductSearch:
         name_words, matrix = self._prepared(products)
         # each asked word against the catalogue's words once, then set operations per product
         vocabulary = set().union(*name_words)
-        close = [{w for w in vocabulary if fuzzy_overlap((a,), (w,))} for a in asked]
+        close = [close_to(a, vocabulary) for a in asked]
         overlap = np.array([sum(not c.isdisjoint(n) for c in close) for n in name_words],
                            dtype=np.float32)
         share = overlap / max(len(asked), 1)

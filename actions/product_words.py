@@ -2,7 +2,7 @@
 
 A word match on product names, so a request for a product type gets that type rather than
 the shop's best sellers. Paraphrases ("earbuds", "trainers") are the sentence embeddings' job
-(:mod:`actions.product_search`); :func:`fuzzy_overlap` forgives a misspelt word ("hedphones").
+(:mod:`actions.product_search`); :func:`close_to` forgives a misspelt word ("hedphones").
 """
 
 from __future__ import annotations
@@ -57,7 +57,6 @@ def _close(a: str, b: str) -> bool:
     return matcher.quick_ratio() >= 0.8 and matcher.ratio() >= 0.8
 
 
-def fuzzy_overlap(asked: Iterable[str], name_words: Iterable[str]) -> int:
-    """How many of the asked words a name has, exactly or with one small misspelling."""
-    names = list(name_words)
-    return sum(any(_close(a, n) for n in names) for a in asked)
+def close_to(word: str, vocabulary: Iterable[str]) -> set[str]:
+    """The words of ``vocabulary`` that are ``word``, or it with one small misspelling."""
+    return {w for w in vocabulary if _close(word, w)}
