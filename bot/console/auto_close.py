@@ -14,7 +14,6 @@ and still overdue. The process whose UPDATE changed the row tells the customer
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from datetime import datetime, timedelta
@@ -27,6 +26,7 @@ from bot.console.desk import message_view
 from bot.dialogue import events as ev
 from bot.dialogue import rasa_events as re_
 from bot.dialogue.actions.responses import ResponseRenderer, interpolate
+from bot.dialogue.background import BackgroundTask
 from bot.dialogue.builtin_actions import DEFAULT_RESPONSES
 from bot.dialogue.conversations import ConversationNotFound, ConversationService
 from bot.dialogue.hub import AGENTS_TOPIC, CUSTOMER_TOPIC
@@ -92,20 +92,16 @@ class AutoCloser:
         self.engine = engine
         self.after_seconds = after_seconds
         self.interval = interval or sweep_interval(after_seconds)
-        self._task: asyncio.Task | None = None
+        self._task = BackgroundTask("carebot-escalation-auto-close")
 
     def start(self) -> None:
-        if self._task is None:
+        if not self._task.running:
             logger.info("escalations left for %s are closed and the customer told",
                         _words(self.after_seconds))
-            self._task = asyncio.create_task(self._run(), name="carebot-escalation-auto-close")
+            self._task.start(self._run())
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.stop()
 
     async def _run(self) -> None:
         while True:

@@ -11,7 +11,6 @@ request of this process is still unqueued.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -23,6 +22,7 @@ from sqlalchemy import Engine
 from analytics.store.escalations import escalated_without_escalation, open_escalation
 from analytics.store.records import EventRecord
 from analytics.store.writer import ConversationLog
+from bot.dialogue.background import BackgroundTask
 from bot.dialogue.state import ConversationState
 
 logger = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class Handoffs:
         self.retry_seconds = retry_seconds
         self._unqueued: set[str] = set()  # this process's requests the database refused
         self._refused = asyncio.Event()  # one was just added: retry soon, not in a minute
-        self._task: asyncio.Task | None = None
+        self._task = BackgroundTask("carebot-escalation-repair")
 
     async def open(self, conversation_id: str, reason: str, priority: int) -> int | None:
         """Queue a conversation that just asked for a person (call it holding its lock).
@@ -127,15 +127,10 @@ class Handoffs:
 
     def start(self) -> None:
         """Repair now (once the journal's replay is written) and then every minute."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="carebot-escalation-repair")
+        self._task.start(self._run())
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.stop()
 
     async def _run(self) -> None:
         # Conversations a killed process escalated reach the database with the journal's

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, select
 
 from analytics.store.schema import Reminder
+from bot.dialogue.background import BackgroundTask
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class ReminderScheduler:
         self.close_grace = close_grace
         self._pending: dict[int, PendingReminder] = {}
         self._fire: FireCallback | None = None
-        self._loop_task: asyncio.Task | None = None
+        self._loop_task = BackgroundTask("reminders")
         self._firing: set[asyncio.Task] = set()
         self._wake = asyncio.Event()
 
@@ -108,19 +109,15 @@ class ReminderScheduler:
     async def start(self, fire: FireCallback) -> None:
         """Load the stored reminders and fire each at its time (those whose time passed while
         Carebot was down fire at once)."""
-        if self._loop_task is not None:
+        if self._loop_task.running:
             raise RuntimeError("the reminder scheduler is already started")
         self._fire = fire
         await self._reload()
-        self._loop_task = asyncio.create_task(self._run(), name="reminders")
+        self._loop_task.start(self._run())
 
     async def close(self) -> None:
         """Stop firing; reminders not yet due stay stored for the next start."""
-        if self._loop_task is not None:
-            self._loop_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop_task
-            self._loop_task = None
+        await self._loop_task.stop()
         if self._firing:
             _, late = await asyncio.wait(self._firing, timeout=self.close_grace)
             for task in late:
