@@ -97,6 +97,10 @@ class ProductSearch:
         # so a request costs one embedding and one matrix product, not a pass per product
         self._catalogue: tuple[tuple[str, ...], list[set[str]], np.ndarray | None] | None = None
 
+    def prepare(self, products: Sequence[ProductLike]) -> None:
+        """Compute the catalogue's words and embeddings now (what the first search would)."""
+        self._prepared(products)
+
     def _prepared(self, products: Sequence[ProductLike]
                   ) -> tuple[list[set[str]], np.ndarray | None]:
         texts = tuple(product_text(p) for p in products)

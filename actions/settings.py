@@ -90,7 +90,21 @@ class Shop:
             # Customers still get best sellers; the operator finds what to do in the log.
             logger.error("%s; recommending best sellers until then", exc)
             recommender = None
-        return cls(ShopRepository(engine), recommender, ProductSearch(product_encoder(settings)))
+        shop = cls(ShopRepository(engine), recommender, ProductSearch(product_encoder(settings)))
+        # The catalogue's embeddings (a second or so for a few hundred products) are computed
+        # now, beside the turn that opened the shop, not inside the first customer's product
+        # search, which every search arriving meanwhile would wait behind.
+        threading.Thread(target=shop.warm, name="shop-warm-up", daemon=True).start()
+        return shop
+
+    def warm(self) -> None:
+        """Prepare the product search for the current catalogue (a failure only logs: the
+        first search prepares it again)."""
+        try:
+            self.search.prepare(self.repository.products())
+        except Exception:  # noqa: BLE001 - a warm-up must never take the process down
+            logger.warning("preparing the product search failed; the first search will try again",
+                           exc_info=True)
 
 
 def product_encoder(settings: Settings):

@@ -206,3 +206,29 @@ def test_embedding_the_catalogue_keeps_the_encoders_one_session(settings, tmp_pa
                 for i in range(150)]
     assert search.search("a lamp", products)
     assert max(sizes) <= SMALL_BATCH and sum(sizes) == 151
+
+
+def test_opening_the_shop_embeds_the_catalogue_before_the_first_search(settings,
+                                                                      tmp_path_factory):
+    """The first product search of a process used to embed the whole catalogue (~1 s for the
+    demo's 200 products) while every search arriving meanwhile waited: the stall at the start
+    of a load run. Opening the shop now prepares it beside the turn that opened it."""
+    import time
+
+    folder = tmp_path_factory.mktemp("warm")
+    _benchmark().demo_shop(folder, words_only=True).repository.engine.dispose()  # seeds shop.db
+    shop = Shop.open(Settings(database_url=f"sqlite:///{folder / 'shop.db'}",
+                              models_dir=folder, encoder_dirs=settings.encoder_dirs))
+    try:
+        deadline = time.monotonic() + 60
+        while shop.search._catalogue is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert shop.search._catalogue is not None, "the catalogue was not prepared"
+        sizes = []
+        encode = shop.search.embed
+        shop.search.embed = lambda texts: sizes.append(len(texts)) or encode(texts)
+        matches = shop.search.search("can you recommend some headphones?",
+                                     shop.repository.products())
+        assert matches and sizes == [1], sizes  # only the request itself was embedded
+    finally:
+        shop.repository.engine.dispose()
