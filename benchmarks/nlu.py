@@ -2,10 +2,13 @@
 
     python benchmarks/nlu.py --models-dir models [--data ../shared/data] [--cache DIR]
                              [--only intent,own,sentiment,latency] [--repeat N]
+                             [--finetune DIR [--finetune-epochs N] [--finetune-lr LR]]
 
 Intent (the classifier `carebot train` ships: C = INTENT_C, calibrated, generic
 out-of-scope messages): Banking77 (train -> test), CLINC150 (in-scope train -> test, out of
 scope at one threshold: chosen on val, and the project's own from cross-validation).
+``--finetune DIR``: the intent encoder fine-tuned on each train set first (graphs in DIR),
+its time counted in the train time; the demo shop trained with --finetune too.
 Own: the demo shop trained from its config.yml into a temporary folder (train time with the
 base models built), measured on its held-out messages (tests/nlp/data/intent_heldout.csv).
 Sentiment: the shipped model on airline tweets (3 classes, never trained on), SST-2 test
@@ -63,17 +66,48 @@ def ece_of(clf, texts, embeddings, gold) -> float:
     return expected_calibration_error(scores.max(axis=1), top == np.asarray(gold))[0]
 
 
-def banking77(data: Path, encoder, cache) -> dict:
+class Finetune:
+    """``--finetune``: the intent branch fine-tuned on each data set's train rows
+    (nlp.finetune, as `carebot train --finetune` does), its graph written under ``out``."""
+
+    def __init__(self, base_dir: Path, out: Path, epochs: int, learning_rate: float) -> None:
+        self.base_dir, self.out = base_dir, out
+        self.epochs, self.learning_rate = epochs, learning_rate
+
+    def encoder(self, name: str, texts: list[str], labels: list[str]):
+        """(the classifier's encoder on the fine-tuned graph, seconds fine-tuning took)."""
+        from nlp.finetune import finetune_project
+
+        folder = self.out / name
+        folder.mkdir(parents=True, exist_ok=True)
+        report = finetune_project(texts, labels, folder, self.base_dir, epochs=self.epochs,
+                                  learning_rate=self.learning_rate, progress=False)  # fmt: skip
+        tuned = SentenceEncoder.shared(self.base_dir, graph=folder / report.graph)
+        return tuned.for_intents(), sum(report.seconds.values())
+
+
+def intent_encoder(encoder, finetune: Finetune | None, cache, name, texts, labels):
+    """(encoder, embeddings cache or None, fine-tuning seconds)."""
+    if finetune is None:
+        return encoder, cache, 0.0
+    tuned, seconds = finetune.encoder(name, texts, labels)
+    return tuned, None, seconds  # fine-tuned embeddings are never cached
+
+
+def banking77(data: Path, encoder, cache, finetune: Finetune | None = None) -> dict:
     """Accuracy with no fallback (Banking77 has no out-of-scope rows); ECE of the calibrated
-    confidence on the test set."""
+    confidence on the test set. Train time: fine-tuning (with --finetune) + classifier."""
     train = pd.read_csv(data / "banking77" / "train.csv")
     test = pd.read_csv(data / "banking77" / "test.csv")
+    encoder, cache, ft_s = intent_encoder(encoder, finetune, cache, "banking77",
+                                          train.text.tolist(), train.category.tolist())  # fmt: skip
     clf, fit_s = fit(
         encoder,
         train.text.tolist(),
         train.category.tolist(),
         embed(encoder, train.text.tolist(), cache, "b77_train"),
     )
+    fit_s += ft_s
     test_emb = embed(encoder, test.text.tolist(), cache, "b77_test")
     top = clf.classes_[clf.predict_proba(test.text.tolist(), test_emb).argmax(axis=1)]
     report = intent_report(test.category.tolist(), list(top), None)
@@ -81,7 +115,7 @@ def banking77(data: Path, encoder, cache) -> dict:
     return {"accuracy": report.accuracy, "macro_f1": report.macro_f1, "fit_s": fit_s, "ece": ece}
 
 
-def clinc150(data: Path, encoder, cache) -> dict:
+def clinc150(data: Path, encoder, cache, finetune: Finetune | None = None) -> dict:
     """Trained on the in-scope train rows only (CLINC's oos rows are never seen in training).
     Out of scope = nlu_fallback at one threshold on the calibrated confidence: chosen on val
     (the data set's protocol) and, apart, the project's own threshold from cross-validation
@@ -89,8 +123,11 @@ def clinc150(data: Path, encoder, cache) -> dict:
     frames = {s: pd.read_csv(data / "clinc150" / f"{s}.csv") for s in ("train", "val", "test")}
     train = frames["train"][frames["train"].intent != "oos"]
     inscope = (frames["train"].intent != "oos").to_numpy()
+    encoder, cache, ft_s = intent_encoder(encoder, finetune, cache, "clinc150",
+                                          train.text.tolist(), train.intent.tolist())  # fmt: skip
     train_emb = embed(encoder, frames["train"].text.tolist(), cache, "clinc_train")[inscope]
     clf, fit_s = fit(encoder, train.text.tolist(), train.intent.tolist(), train_emb)
+    fit_s += ft_s
     val, test = frames["val"], frames["test"]
     val_scores = clf.scores(
         val.text.tolist(), embed(encoder, val.text.tolist(), cache, "clinc_val")
@@ -209,7 +246,7 @@ def latency(models_dir: Path, base_dir: Path, data: Path, n: int = 400, repeat: 
     return {**median, "runs": runs}
 
 
-def train_time(base_dir: Path, target: Path) -> tuple[float, int]:
+def train_time(base_dir: Path, target: Path, finetune: bool = False) -> tuple[float, int]:
     """Seconds to train the demo shop's NLU (its config.yml pipeline, ~1,000 examples) with
     the base models already built, as `carebot train` does after the first time."""
     import yaml
@@ -219,7 +256,8 @@ def train_time(base_dir: Path, target: Path) -> tuple[float, int]:
     config = yaml.safe_load((REPO / "config.yml").read_text(encoding="utf-8"))
     started = time.perf_counter()
     report = train_project(
-        [REPO / "data" / "nlu.yml"], config.get("pipeline"), target, base_dir, progress=False
+        [REPO / "data" / "nlu.yml"], config.get("pipeline"), target, base_dir, progress=False,
+        finetune=finetune,
     )
     return time.perf_counter() - started, report.examples
 
@@ -237,6 +275,11 @@ def main() -> None:
     parser.add_argument("--only", default="intent,own,sentiment,latency")
     parser.add_argument("--repeat", type=int, default=1,
                         help="Latency runs (each printed; the table shows their median).")
+    parser.add_argument("--finetune", type=Path, default=None, metavar="DIR",
+                        help="Intent figures with the encoder fine-tuned on each data set "
+                             "(`carebot train --finetune`), graphs written to DIR.")
+    parser.add_argument("--finetune-epochs", type=int, default=None)
+    parser.add_argument("--finetune-lr", type=float, default=None)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if args.cache:
@@ -245,12 +288,19 @@ def main() -> None:
     encoder = SentenceEncoder.shared(args.models_dir)
     rows = []
     load = lambda: "load {:.1f}/{:.1f}/{:.1f}".format(*os.getloadavg())  # noqa: E731
+    finetune = None
+    if args.finetune is not None:
+        from nlp.finetune import EPOCHS, LEARNING_RATE
+
+        finetune = Finetune(args.models_dir, args.finetune, args.finetune_epochs or EPOCHS,
+                            args.finetune_lr or LEARNING_RATE)  # fmt: skip
+        print(f"fine-tuning: {finetune.epochs} epochs, learning rate {finetune.learning_rate:g}")
     if "intent" in only:
-        b = banking77(args.data, encoder, args.cache)
+        b = banking77(args.data, encoder, args.cache, finetune)
         rows.append(("Banking77 test accuracy", "≥ 94.7%",
                      f"{b['accuracy']:.2%} (macro-F1 {b['macro_f1']:.3f}, ECE {b['ece']:.3f}, "
                      f"train {b['fit_s']:.0f} s)", load()))  # fmt: skip
-        c = clinc150(args.data, encoder, args.cache)
+        c = clinc150(args.data, encoder, args.cache, finetune)
         for key, label in (("val", f"thr {c['threshold']:.2f} on val"),
                            ("auto", f"own thr {c['auto_threshold']:.2f}, no CLINC oos")):  # fmt: skip
             r = c[key]
@@ -261,8 +311,9 @@ def main() -> None:
                      f"{c['ece']:.3f} (train {c['fit_s']:.0f} s)", load()))  # fmt: skip
     if "own" in only or "latency" in only:
         tmp = Path(tempfile.mkdtemp(prefix="carebot-nlu-bench-"))
-        seconds, examples = train_time(args.models_dir, tmp)
-        rows.append(("demo shop NLU train (base models built)", "≤ 60 s",
+        seconds, examples = train_time(args.models_dir, tmp, finetune is not None)
+        how = " --finetune" if finetune is not None else ""
+        rows.append((f"demo shop NLU train{how} (base models built)", "≤ 60 s" if not how else "-",
                      f"{seconds:.1f} s ({examples} examples)", load()))  # fmt: skip
         own = own_intents(args.models_dir, tmp)
         rows.append(("own CS intents held-out acc / ECE", "ECE ≤ 0.05",

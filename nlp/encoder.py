@@ -27,6 +27,7 @@ JOINT_ONNX_FILE = "nlu.onnx"
 JOINT_ONNX_INT8_FILE = "nlu.int8.onnx"
 SENTIMENT_DIR = "sentiment"
 BRANCH_FILE = "branch.safetensors"
+INTENT_OUTPUT = "intent_embedding"  # a fine-tuned project graph's extra output (nlp.finetune)
 # Up to this many texts run on the one-thread session: all live traffic (the server's NLU
 # batcher sends at most 32), so a serving process holds one ONNX Runtime session (a second
 # one, for two threads, costs some 100 MB more); training and evaluation batches use two.
@@ -63,9 +64,11 @@ class SentenceEncoder:
         self._onnx_path = Path(onnx_path) if onnx_path and Path(onnx_path).exists() else None
         self._model = None
         self._joint = None
+        self.has_intent_embedding = False
         if self._onnx_path is not None:
-            outputs = [o.name for o in self._session(1).get_outputs()]
-            self.has_sentiment = "sentiment" in outputs
+            self._outputs = [o.name for o in self._session(1).get_outputs()]
+            self.has_sentiment = "sentiment" in self._outputs
+            self.has_intent_embedding = INTENT_OUTPUT in self._outputs
             self.backend = f"onnxruntime:{self._onnx_path.name}"
         elif sentiment_dir is not None:
             _require_torch(sentiment_dir)
@@ -86,13 +89,21 @@ class SentenceEncoder:
 
     @classmethod
     def shared(
-        cls, base_dir: str | Path | None = None, threads: int | None = None
+        cls,
+        base_dir: str | Path | None = None,
+        threads: int | None = None,
+        graph: str | Path | None = None,
     ) -> SentenceEncoder:
         """The process-wide encoder for the base models in ``base_dir``: their joint ONNX
         graph if exported, else the torch joint model if a sentiment branch is trained, else
-        plain MiniLM (also when ``base_dir`` is None)."""
+        plain MiniLM (also when ``base_dir`` is None). ``graph``: a project's fine-tuned
+        graph (:mod:`nlp.finetune`) to run instead, with the base models' tokenizer."""
         onnx_path = sentiment_dir = None
-        if base_dir is not None:
+        if graph is not None:
+            onnx_path = Path(graph)
+            if not onnx_path.exists():
+                raise FileNotFoundError(f"no ONNX graph at {onnx_path}")
+        elif base_dir is not None:
             base_dir = Path(base_dir)
             names = (JOINT_ONNX_INT8_FILE, JOINT_ONNX_FILE)
             onnx_path = next((base_dir / n for n in names if (base_dir / n).exists()), None)
@@ -104,7 +115,9 @@ class SentenceEncoder:
                     "`carebot train` exports it",
                     JOINT_ONNX_INT8_FILE, JOINT_ONNX_FILE, base_dir,
                 )
-        key = (str(onnx_path), str(sentiment_dir), threads)
+        # a graph rewritten in place (a project retrained in this process) is another model
+        stamp = (onnx_path.stat().st_mtime_ns, onnx_path.stat().st_size) if onnx_path else None
+        key = (str(onnx_path), stamp, str(sentiment_dir), threads)
         with _lock:
             if key not in _shared:
                 _shared[key] = cls(
@@ -135,9 +148,28 @@ class SentenceEncoder:
     def encode_with_sentiment(
         self, texts: list[str], batch_size: int = 64
     ) -> tuple[np.ndarray, np.ndarray | None]:
+        embeddings, sentiment, _ = self.encode_all(texts, batch_size)
+        return embeddings, sentiment
+
+    def encode_for_intents(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """The embedding the intent classifier reads: a fine-tuned graph's intent embedding,
+        else the sentence embedding."""
+        embeddings, _, intent = self.encode_all(texts, batch_size)
+        return embeddings if intent is None else intent
+
+    def for_intents(self) -> IntentEmbeddings:
+        """This encoder as the intent classifier sees it (``encode`` = :meth:`encode_for_intents`)."""
+        return IntentEmbeddings(self)
+
+    def encode_all(
+        self, texts: list[str], batch_size: int = 64
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """(sentence embeddings, sentiment probabilities or None, fine-tuned intent
+        embeddings or None) in one pass."""
         n = len(texts)
         embeddings = np.zeros((n, 384), dtype=np.float32)
         sentiment = np.zeros((n, 3), dtype=np.float32) if self.has_sentiment else None
+        intent = None  # (n, the graph's intent embedding width), allocated at the first batch
         # Sorting by length keeps padding small inside each batch.
         order = sorted(range(n), key=lambda i: len(texts[i]))
         if n <= SMALL_BATCH and self._onnx_path is not None and self.threads is None:
@@ -151,22 +183,29 @@ class SentenceEncoder:
                 max_length=self.max_length,
                 return_tensors="np",
             )
-            emb, probs = self._forward(batch, large=n > SMALL_BATCH)
+            emb, probs, intent_emb = self._forward(batch, large=n > SMALL_BATCH)
             embeddings[idx] = emb
             if sentiment is not None:
                 sentiment[idx] = probs
-        return embeddings, sentiment
+            if intent_emb is not None:
+                if intent is None:
+                    intent = np.zeros((n, intent_emb.shape[1]), dtype=np.float32)
+                intent[idx] = intent_emb
+        if intent is None and self.has_intent_embedding:
+            intent = np.zeros((0, 384), dtype=np.float32)  # no texts
+        return embeddings, sentiment, intent
 
-    def _forward(self, batch, large: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    def _forward(self, batch, large: bool):
         feeds = {k: v.astype(np.int64) for k, v in batch.items()}
         if self._onnx_path is not None:
             threads = self.threads or (min(2, os.cpu_count() or 1) if large else 1)
             session = self._session(threads)
             names = {i.name for i in session.get_inputs()}
             outputs = session.run(None, {k: v for k, v in feeds.items() if k in names})
+            named = dict(zip(self._outputs, outputs, strict=True))
             if self.has_sentiment:
-                return outputs[0], outputs[1]
-            return _pool(outputs[0], feeds["attention_mask"]), None
+                return named["embedding"], named["sentiment"], named.get(INTENT_OUTPUT)
+            return _pool(outputs[0], feeds["attention_mask"]), None, None
         import torch
 
         with torch.inference_mode():
@@ -177,9 +216,20 @@ class SentenceEncoder:
                 emb, probs = self._joint(
                     tensors["input_ids"], tensors["attention_mask"], tensors["token_type_ids"]
                 )
-                return emb.numpy(), probs.numpy()
+                return emb.numpy(), probs.numpy(), None
             hidden = self._model(**tensors).last_hidden_state.numpy()
-        return _pool(hidden, feeds["attention_mask"]), None
+        return _pool(hidden, feeds["attention_mask"]), None, None
+
+
+class IntentEmbeddings:
+    """``encode(texts)``: the embeddings a project's intent classifier reads (see
+    :meth:`SentenceEncoder.encode_for_intents`); never pickled with the classifier."""
+
+    def __init__(self, encoder: SentenceEncoder) -> None:
+        self.encoder = encoder
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        return self.encoder.encode_for_intents(texts, batch_size)
 
 
 def _require_torch(sentiment_dir: str | Path | None) -> None:

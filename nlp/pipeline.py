@@ -21,6 +21,7 @@ from nlp.components import PipelineSettings, RegexSettings
 from nlp.encoder import SENTIMENT_DIR, SentenceEncoder
 from nlp.entities import EntityExtractor
 from nlp.entity_tagger import EntityTagger
+from nlp.finetune import check_graph, read_record
 from nlp.intent import IntentClassifier
 from nlp.pii import find_pii, mask, may_name_someone
 from nlp.response_selector import ResponseSelector
@@ -114,7 +115,11 @@ class NLU:
                 f"no trained NLU model in {models_dir} (base models: {base_dir}); "
                 "run `carebot train` first"
             )
-        encoder = SentenceEncoder.shared(base_dir, threads=threads)
+        finetuned = read_record(models_dir / PIPELINE_FILE)
+        # a project trained with --finetune runs its own graph (the base graph's outputs and
+        # the fine-tuned intent embedding), checked to be the one its classifier learned on
+        graph = check_graph(models_dir, finetuned) if finetuned else None
+        encoder = SentenceEncoder.shared(base_dir, threads=threads, graph=graph)
         sentiment = None
         if sentiment_model is None and not encoder.has_sentiment:
             sentiment_model = base_dir / SENTIMENT_DIR  # a transformers model directory
@@ -122,7 +127,7 @@ class NLU:
             from nlp.sentiment import SentimentModel
 
             sentiment = SentimentModel.load(sentiment_model, threads=threads)
-        intents = IntentClassifier.load(models_dir / INTENT_FILE, encoder=encoder)
+        intents = IntentClassifier.load(models_dir / INTENT_FILE, encoder=encoder.for_intents())
         entities = EntityExtractor.load(models_dir / ENTITIES_FILE)
         settings, retrieval = None, []
         if (models_dir / PIPELINE_FILE).exists():
@@ -184,10 +189,12 @@ class NLU:
         return results
 
     def _parse_uncached(self, texts: list[str]) -> list[ParseResult]:
-        embeddings, sentiment_probs = self.encoder.encode_with_sentiment(texts)
+        embeddings, sentiment_probs, intent_embeddings = self.encoder.encode_all(texts)
         if self.sentiment is not None:
             sentiment_probs = self.sentiment.predict_proba(texts)
-        ranked = self.intents.rank(texts, embeddings, top=RANKING_SIZE)
+        if intent_embeddings is None:
+            intent_embeddings = embeddings
+        ranked = self.intents.rank(texts, intent_embeddings, top=RANKING_SIZE)
         docs = self._spacy_docs(texts)
         selected = self._select_responses(texts, embeddings)
         results = []

@@ -27,6 +27,7 @@ from nlp.encoder import (
     SentenceEncoder,
 )
 from nlp.entities import EntityExtractor
+from nlp.finetune import finetune_project, remove_graphs
 from nlp.intent import IntentClassifier
 from nlp.joint import export_joint_onnx, train_sentiment
 from nlp.pipeline import (
@@ -58,6 +59,7 @@ class TrainReport:
     notes: list[str] = field(default_factory=list)  # pipeline options Carebot did not apply
     # cross-validated calibration of the intent confidence and the out-of-scope threshold
     calibration: dict = field(default_factory=dict)
+    finetune: dict | None = None  # the fine-tuned intent branch (`carebot train --finetune`)
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -134,6 +136,7 @@ def train_project(
     progress: bool = True,
     out_of_scope: bool = True,
     onnx: bool = True,
+    finetune: bool = False,
 ) -> TrainReport:
     """Train a project's NLU from its NLU files and config.yml pipeline (plain dicts, see
     :mod:`nlp.components`) into ``models_dir``, building the base models in ``base_dir``
@@ -141,7 +144,8 @@ def train_project(
     out-of-scope messages out (no out-of-scope threshold of its own: only the pipeline's
     FallbackClassifier thresholds send messages to ``nlu_fallback``). Base models without
     an exported ONNX graph are exported (serving then needs no torch) unless ``onnx`` is
-    False."""
+    False. ``finetune``: fine-tune an intent branch of the encoder on the project's intents
+    first (:mod:`nlp.finetune`; minutes, needs torch) and train the intent classifier on it."""
     started = time.perf_counter()
     models_dir, base_dir = Path(models_dir), Path(base_dir)
     settings = read_pipeline(pipeline)
@@ -177,21 +181,31 @@ def train_project(
         make_tagger(settings, extractor).fit(data.examples, models_dir / TAGGER_FILE)
         timings["entity_tagger"] = time.perf_counter() - step
 
-    step = time.perf_counter()
-    encoder = SentenceEncoder.shared(base_dir)
     texts = [e.text for e in data.examples]
-    embeddings = _encode_with_progress(encoder, texts, progress)
+    intents = [e.base_intent for e in data.examples]
+    finetuned = None
+    remove_graphs(models_dir)  # a previous --finetune graph: stale from here on
+    if finetune:
+        if not onnx:
+            raise ValueError("finetune needs the ONNX export (serving runs the fine-tuned graph)")
+        step = time.perf_counter()
+        finetuned = finetune_project(texts, intents, models_dir, base_dir, progress=progress)
+        timings["finetune"] = time.perf_counter() - step
+    step = time.perf_counter()
+    graph = models_dir / finetuned.graph if finetuned else None
+    encoder = SentenceEncoder.shared(base_dir, graph=graph)
+    embeddings, intent_embeddings = _encode_with_progress(encoder, texts, progress)
     timings["encode"] = time.perf_counter() - step
 
     step = time.perf_counter()
     classifier = IntentClassifier(
-        encoder=encoder,
+        encoder=encoder.for_intents(),
         C=settings.intent_C,
         threshold=settings.fallback_threshold or 0.0,
         ambiguity_threshold=settings.ambiguity_threshold or 0.0,
         out_of_scope=out_of_scope,
     )
-    classifier.fit(texts, [e.base_intent for e in data.examples], embeddings=embeddings)
+    classifier.fit(texts, intents, embeddings=intent_embeddings)
     classifier.save(models_dir / INTENT_FILE)
     timings["intent"] = time.perf_counter() - step
 
@@ -205,6 +219,8 @@ def train_project(
         ResponseSelector.save_all(selectors, models_dir / SELECTOR_FILE)
         timings["response_selector"] = time.perf_counter() - step
     saved = {"settings": settings.to_dict(), "retrieval_intents": data.retrieval_intents}
+    if finetuned is not None:
+        saved["finetune"] = finetuned.to_dict()  # NLU.load serves this graph (checked)
     (models_dir / PIPELINE_FILE).write_text(json.dumps(saved, indent=2), encoding="utf-8")
     timings["total"] = time.perf_counter() - started
 
@@ -219,6 +235,7 @@ def train_project(
         timings={k: round(v, 2) for k, v in timings.items()},
         notes=list(settings.notes),
         calibration=dict(classifier.calibration_),
+        finetune=finetuned.to_dict() if finetuned else None,
     )
     _write_metadata(models_dir, base_dir, list(nlu_files), report)
     logger.info("NLU trained in %.1f s -> %s", timings["total"], models_dir)
@@ -232,6 +249,7 @@ def train(
     retrain_sentiment: bool = False,
     progress: bool = True,
     onnx: bool = True,
+    finetune: bool = False,
 ) -> TrainReport:
     """The demo shop's layout: base models and project models in one ``models_dir``,
     Rasa's default pipeline. With ``onnx`` the joint encoder+sentiment graph is exported."""
@@ -241,7 +259,8 @@ def train(
         models_dir, retrain_sentiment=retrain_sentiment, onnx=onnx, progress=progress
     )
     report = train_project(
-        [Path(nlu_yaml)], None, models_dir, models_dir, progress=progress, onnx=onnx
+        [Path(nlu_yaml)], None, models_dir, models_dir, progress=progress, onnx=onnx,
+        finetune=finetune,
     )
     report.sentiment_trained = built
     report.timings.update({f"base_{k}": round(v, 2) for k, v in timings.items()})
@@ -249,15 +268,21 @@ def train(
 
 
 def _encode_with_progress(encoder: SentenceEncoder, texts: list[str], progress: bool):
+    """(sentence embeddings, the intent classifier's embeddings): the same array unless the
+    encoder runs a fine-tuned graph."""
     import numpy as np
     from tqdm.auto import tqdm
 
     chunk = 256
-    parts = [
-        encoder.encode(texts[i : i + chunk])
-        for i in tqdm(range(0, len(texts), chunk), desc="encoding examples", disable=not progress)
-    ]
-    return np.concatenate(parts) if parts else np.zeros((0, 384), dtype="float32")
+    sentence, intent = [], []
+    for i in tqdm(range(0, len(texts), chunk), desc="encoding examples", disable=not progress):
+        embeddings, _, fine = encoder.encode_all(texts[i : i + chunk])
+        sentence.append(embeddings)
+        intent.append(embeddings if fine is None else fine)
+    if not sentence:
+        empty = np.zeros((0, 384), dtype="float32")
+        return empty, empty
+    return np.concatenate(sentence), np.concatenate(intent)
 
 
 def _write_metadata(models_dir: Path, base_dir: Path, nlu_files: list[Path], report) -> None:

@@ -28,9 +28,14 @@ def _project(config: Config):
 @click.option("--force", is_flag=True, help="Retrain the dialogue policies even if nothing changed.")
 @click.option("--retrain-sentiment", is_flag=True,
               help="Rebuild this install's shared sentiment model too.")
+@click.option("--finetune", is_flag=True,
+              help="Fine-tune the sentence encoder on this project's intents first (a "
+                   "stronger intent model; takes minutes, needs torch). Serving then runs "
+                   "the project's own graph; train again without it to go back.")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 @click.pass_obj
-def train(config: Config, force: bool, retrain_sentiment: bool, no_progress: bool) -> None:
+def train(config: Config, force: bool, retrain_sentiment: bool, finetune: bool,
+          no_progress: bool) -> None:
     """Train the Rasa project in the current directory (or CAREBOT_PROJECT_DIR).
 
     Reads config.yml (pipeline, policies), domain.yml or domain/, and data/** (NLU, stories,
@@ -49,7 +54,7 @@ def train(config: Config, force: bool, retrain_sentiment: bool, no_progress: boo
         build_base_models(config.base_models_dir, retrain_sentiment=True,
                           progress=not no_progress)
     summary = train_project(project, config.models_dir, config.base_models_dir,
-                            progress=not no_progress, force=force)
+                            progress=not no_progress, force=force, finetune=finetune)
     for note in summary.notes:
         click.echo(f"  {note}")
     click.echo(f"NLU trained in {summary.seconds['nlu']:.1f} s, dialogue policies in "

@@ -19,11 +19,12 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from bot.dialogue.assistant import ModelsMissing
     from bot.dialogue.policies.base import PolicyConfigError
     from nlp.components import PipelineError
+    from nlp.finetune import FinetunedGraphError
     from nlp.pipeline import NLUNotTrainedError
     from nlp.yamlfile import BotFileError
 
     return (BotFileError, SettingsError, ModelsMissing, PolicyConfigError, PipelineError,
-            NLUNotTrainedError)
+            NLUNotTrainedError, FinetunedGraphError)
 
 
 class CarebotGroup(click.Group):

@@ -37,15 +37,19 @@ def pipeline_dicts(project: RasaProject) -> list[dict]:
 
 
 def train_project(project: RasaProject, models_dir: Path, base_models_dir: Path, *,
-                  progress: bool = True, force: bool = False) -> TrainSummary:
+                  progress: bool = True, force: bool = False,
+                  finetune: bool = False) -> TrainSummary:
     from nlp.train import train_project as train_nlu
 
     summary = TrainSummary(models_dir)
     started = time.perf_counter()
     report = train_nlu(project.nlu_files, pipeline_dicts(project), models_dir, base_models_dir,
-                       progress=progress)
+                       progress=progress, finetune=finetune)
     summary.seconds["nlu"] = time.perf_counter() - started
     summary.notes += list(getattr(report, "notes", []) or [])
+    if report.finetune:
+        summary.notes.append(f"fine-tuned the intent encoder in {report.timings['finetune']:.1f}"
+                             f" s -> {models_dir / report.finetune['graph']}")
     base_steps = {k: v for k, v in (report.timings or {}).items() if k.startswith("base_")}
     if base_steps:
         summary.notes.append(f"built the base models once for this install in "
