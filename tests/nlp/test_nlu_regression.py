@@ -10,9 +10,10 @@ from nlp.encoder import SentenceEncoder
 from nlp.evaluate import read_csv_columns, sentiment_report
 
 HELDOUT = Path(__file__).parent / "data" / "cs_sentiment_heldout.csv"
-# Reached when this test was written (see the closing note of issue 3); lower = regression.
-MIN_ACCURACY = 0.80
-MIN_NEGATIVE_RECALL = 0.80
+# Reached when the floors were last raised (issue 15: 0.973 and 0.933 on 75 rows, of them 30
+# negative); lower = regression.
+MIN_ACCURACY = 0.92
+MIN_NEGATIVE_RECALL = 0.86
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +44,10 @@ SAMPLES = {
     "tweeteval": ("sentiment_tweeteval", "test.csv", "label_name", 600),
 }
 # Reached on these samples when the tests were written (in brackets); lower = regression.
-MIN_SAMPLE_ACCURACY = {"airline": 0.0, "sst2": 0.0}
-MIN_TWEETEVAL_MACRO_RECALL = 0.0
+# Issue 15 (RT snippets + own CS rows incl. tweet register): airline [0.762], SST-2 [0.857],
+# TweetEval macro recall [0.588].
+MIN_SAMPLE_ACCURACY = {"airline": 0.73, "sst2": 0.83}
+MIN_TWEETEVAL_MACRO_RECALL = 0.56
 
 
 @pytest.fixture(scope="module")
