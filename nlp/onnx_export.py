@@ -15,8 +15,15 @@ logger = logging.getLogger(__name__)
 EMBEDDING_TABLE_MIN = 1_000_000
 
 
-def quantize_int8(source: str | Path, target: str | Path) -> Path:
-    """Dynamic int8 copy of ``source`` at ``target``; ``source`` itself if that fails."""
+def quantize_int8(source: str | Path, target: str | Path, *,
+                  embedding_tables: bool = False) -> Path:
+    """Dynamic int8 copy of ``source`` at ``target``; ``source`` itself if that fails.
+
+    ``embedding_tables``: also store the word-embedding table as int8 rows
+    (:func:`quantize_embedding_tables`, ~33 MB less per serving process). Off: in CI's
+    CLINC150 sample it moved the project's own out-of-scope threshold enough to lose 3 points
+    of out-of-scope recall there (0.9875 -> 0.9575) and moved sentiment probabilities by up to
+    0.16 against the torch model (0.07 without it)."""
     source, target = Path(source), Path(target)
     try:
         from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -30,7 +37,8 @@ def quantize_int8(source: str | Path, target: str | Path) -> Path:
             per_channel=True,
             op_types_to_quantize=["MatMul"],
         )
-        quantize_embedding_tables(target)
+        if embedding_tables:
+            quantize_embedding_tables(target)
         return target
     except Exception as exc:
         logger.warning("int8 quantisation failed, using the fp32 ONNX model: %s", exc)
