@@ -465,6 +465,12 @@ class MessageProcessor:
     def _clearly_angry(self, conversation: Conversation, parse: dict) -> bool:
         if self.escalation.negative_turns <= 0:
             return False
+        if ((parse.get("intent") or {}).get("name")) == builtins.FALLBACK_INTENT:
+            # A message the NLU could not read is answered by the project's fallback (after two
+            # in a row, the offer of a person); its sentiment is not trusted to hand over on its
+            # own: the sentiment model read invented words ("glarb wibble snorf plonk") as
+            # clearly negative. The streak it is part of neither grows nor breaks.
+            return False
         scores = (parse.get("sentiment") or {}).get("scores") or {}
         if scores.get("negative", 0.0) >= self.escalation.negative_threshold:
             conversation.negative_streak += 1

@@ -117,6 +117,22 @@ def test_two_clearly_angry_turns_hand_over_with_negative_sentiment(processor):
     assert reply.handoff.priority > 1
 
 
+def test_angry_sounding_messages_the_nlu_cannot_read_get_the_fallback_not_a_handoff(processor):
+    state = ConversationState(id="e6b")
+    assert say(processor, state, "nlu_fallback", 0.3, negative=0.91).responses == \
+        ["utter_default"]
+    reply = say(processor, state, "nlu_fallback", 0.3, negative=0.93)
+    assert reply.handoff is None and reply.responses == ["utter_offer_handoff"]
+
+
+def test_a_fallback_turn_neither_grows_nor_breaks_the_angry_streak(processor):
+    state = ConversationState(id="e6c")
+    assert say(processor, state, "refund_status", negative=0.95).handoff is None
+    assert say(processor, state, "nlu_fallback", 0.3, negative=0.95).handoff is None
+    reply = say(processor, state, "refund_status", negative=0.96)
+    assert reply.handoff and reply.handoff.reason == "negative_sentiment"
+
+
 def test_a_complaint_is_handed_over(processor):
     reply = say(processor, ConversationState(id="e7"), "complaint")
     assert reply.responses[0] == "utter_complaint"
