@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+import re
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
 from analytics.store import fastjson
+
+if TYPE_CHECKING:  # Alembic is imported only to migrate (~12 MB a serving process need not hold)
+    from alembic.config import Config
 
 logger = logging.getLogger(__name__)
 
@@ -131,16 +135,53 @@ def check_connection(engine: Engine) -> None:
 
 def alembic_config() -> Config:
     """Alembic configuration pointing at the migrations shipped inside this package."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
 
 
+_REVISION = re.compile(r"^(down_revision|revision)\b[^=]*=\s*(?:None|[\"']([^\"']+)[\"'])",
+                       re.MULTILINE)
+
+
+@cache
+def head_revision() -> str | None:
+    """The newest shipped migration, read from the migration files without importing Alembic:
+    the one revision no other names as its ``down_revision`` (None if that is not exactly
+    one, and Alembic decides)."""
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        found = dict(m.groups() for m in _REVISION.finditer(path.read_text(encoding="utf-8")))
+        if found.get("revision"):
+            revisions.add(found["revision"])
+            parents.add(found.get("down_revision"))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _current_revision(engine: Engine) -> str | None:
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except DBAPIError:  # no such table yet: a new database
+        return None
+
+
 def migrate(url: str) -> None:
-    """Bring the database at ``url`` up to the newest schema (Alembic ``upgrade head``)."""
+    """Bring the database at ``url`` up to the newest schema (Alembic ``upgrade head``).
+
+    A database already at the newest schema is left alone without importing Alembic."""
     engine = make_engine(url)
     try:
         check_connection(engine)
+        head = head_revision()
+        if head is not None and _current_revision(engine) == head:
+            logger.info("Database %s is at the newest schema (%s)", describe(engine), head)
+            return
+        from alembic import command
+
         config = alembic_config()
         with engine.begin() as conn:
             if conn.dialect.name == "postgresql":

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -12,6 +18,7 @@ from analytics.store.db import (
     BadDatabaseUrl,
     DatabaseUnavailable,
     alembic_config,
+    head_revision,
     make_engine,
     migrate,
 )
@@ -29,6 +36,39 @@ def test_migrating_twice_changes_nothing(migrated_url, engine):
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head
+    assert set(inspect(engine).get_table_names()) >= set(Base.metadata.tables)
+
+
+def test_the_head_read_from_the_files_is_alembics():
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_a_database_at_the_newest_schema_is_checked_without_importing_alembic(migrated_url):
+    code = (
+        "import sys\n"
+        "from analytics.store.db import migrate\n"
+        f"migrate({migrated_url!r})\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))\n"
+    )
+    repo = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_a_database_one_migration_behind_is_brought_to_the_newest(migrated_url, engine):
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "-1")
+    with engine.connect() as conn:
+        behind = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    assert behind != head_revision()
+    migrate(migrated_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == \
+            head_revision()
     assert set(inspect(engine).get_table_names()) >= set(Base.metadata.tables)
 
 
