@@ -95,3 +95,12 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.fail(f"{path} not found: the evaluation data sets live in shared/data")
     return path
+
+
+@pytest.fixture(scope="session")
+def held_out_nonsense() -> list[str]:
+    """Nonsense written by hand (tests/nlp/data/held_out_nonsense.txt), never a training row."""
+    lines = (Path(__file__).with_name("data") / "held_out_nonsense.txt").read_text(
+        encoding="utf-8"
+    ).splitlines()
+    return [line for line in lines if line and not line.startswith("#")]

@@ -2,11 +2,11 @@
 
 import csv
 import importlib.util
-from pathlib import Path
 
 import pytest
 
 from nlp.sentiment_data import (
+    _LOREM,
     CS_SENTIMENT_TWEETS_CSV,
     SST2_EVAL_HASHES,
     _english_words,
@@ -99,14 +99,6 @@ def test_vader_ratings_become_labels_at_the_threshold(tmp_path):
     assert rows == [("love this", 2), ("flying tomorrow", 1), ("ugh, delayed", 0)]
 
 
-HELD_OUT_NONSENSE = Path(__file__).with_name("data") / "held_out_nonsense.txt"
-
-
-def held_out_nonsense() -> list[str]:
-    lines = HELD_OUT_NONSENSE.read_text(encoding="utf-8").splitlines()
-    return [line for line in lines if line and not line.startswith("#")]
-
-
 def test_nonsense_rows_are_neutral_distinct_and_the_same_every_time():
     rows = nonsense_rows(300, seed=3)
     assert rows == nonsense_rows(300, seed=3)
@@ -117,14 +109,12 @@ def test_nonsense_rows_are_neutral_distinct_and_the_same_every_time():
 def test_no_invented_nonsense_word_is_an_english_word():
     words = _english_words()
     assert {"bad", "good", "angry"} <= words
-    lorem = set("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
-                "incididunt ut labore et dolore magna aliqua".split())
     for text, _ in nonsense_rows():
         for word in text.lower().strip("?.").split():
-            assert word in lorem or word not in words, text
+            assert word in _LOREM or word not in words, text
 
 
-def test_training_rows_include_nonsense_but_not_the_held_out_nonsense(rows):
+def test_training_rows_include_nonsense_but_not_the_held_out_nonsense(rows, held_out_nonsense):
     texts = {normalise(t) for t, _ in rows}
     assert {normalise(t) for t, _ in nonsense_rows(1500, seed=7)} <= texts
-    assert not texts & {normalise(t) for t in held_out_nonsense()}
+    assert not texts & {normalise(t) for t in held_out_nonsense}
