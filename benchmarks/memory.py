@@ -90,12 +90,12 @@ STEPS = [
     ("interpreter, numpy", "import numpy"),
     ("web server code (aiohttp, SQLAlchemy, channels, dialogue)",
      "import bot.app, bot.cli.main"),
-    ("NLU code (scikit-learn, SciPy, ONNX Runtime, tokenizers)", "import nlp.pipeline"),
+    ("NLU code (tokenizers; no scikit-learn or SciPy)", "import nlp.pipeline"),
     ("the project, its policies and actions",
      "from bot.config import Config\nfrom bot.dialogue.assistant import load_assistant\n"
      "config = Config.from_env()\nload_assistant(config.project_dir, config.models_dir,"
      " config.escalation, env=config.environ)"),
-    ("ONNX Runtime session of the base graph",
+    ("ONNX Runtime (its library) and the session of the base graph",
      "from nlp.encoder import SentenceEncoder\nSentenceEncoder.shared(config.base_models_dir)"),
     ("spaCy (NER only)", "from nlp.spacy_model import load_spacy\nload_spacy()"),
     ("the project's NLU models (intent, entities)",

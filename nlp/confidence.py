@@ -22,9 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 GENERIC_OUT_OF_SCOPE = Path(__file__).parent / "data" / "out_of_scope.txt"
 # A generic out-of-scope message this close (cosine) to one of the project's own examples is
@@ -92,6 +89,15 @@ class ConfidenceModel:
         weights = np.r_[np.ones(n_in), np.full(n_oos, oos_weight)]
         if len(set(y)) < 2:
             raise ValueError("the confidence model needs right and wrong held-out examples")
+        # scikit-learn here, not at import: a server computes confidences from the fitted
+        # coefficients alone (nlp.intent_serving)
+        from nlp.lean import import_sklearn
+
+        import_sklearn()
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
         self.model_ = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
         self.model_.fit(x, y, logisticregression__sample_weight=weights)
         return self

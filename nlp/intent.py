@@ -6,17 +6,23 @@ project's own out-of-scope threshold (chosen by cross-validation) applies on top
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import joblib
 import numpy as np
-from scipy import sparse
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion
 
-from nlp.confidence import (
+import nlp.lean
+
+nlp.lean.import_sklearn()  # scikit-learn without pandas or torch (see nlp.lean)
+
+from scipy import sparse  # noqa: E402
+from sklearn.base import BaseEstimator, ClassifierMixin  # noqa: E402
+from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.pipeline import FeatureUnion  # noqa: E402
+
+from nlp.confidence import (  # noqa: E402
     NEAR_PROJECT,
     ConfidenceModel,
     HeldOut,
@@ -26,11 +32,12 @@ from nlp.confidence import (
     scope_features,
     spread_ranking,
 )
-from nlp.types import FALLBACK_INTENT, IntentScore
+from nlp.intent_serving import SERVING_FORMAT, Deciding, Head, serving_path  # noqa: E402
 
 
-class IntentClassifier(ClassifierMixin, BaseEstimator):
-    """scikit-learn estimator over raw texts.
+class IntentClassifier(Deciding, ClassifierMixin, BaseEstimator):
+    """scikit-learn estimator over raw texts (its decisions: :class:`nlp.intent_serving.Deciding`;
+    what a server runs: its serving form, :meth:`serving_form`).
 
     ``encoder`` is anything with ``encode(list[str]) -> ndarray``; it is never pickled, so a
     loaded classifier takes the process-wide :class:`nlp.encoder.SentenceEncoder`.
@@ -194,19 +201,21 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
             return head.proba(texts, embeddings)
         return self._raw_proba(texts, embeddings)
 
-    def _head(self) -> _Head | None:
-        """The fitted model as plain numpy (:class:`_Head`), rebuilt whenever the fitted
-        objects change; None where it does not apply (then scikit-learn computes)."""
+    def _head(self) -> Head | None:
+        """The fitted model as plain numpy (:class:`nlp.intent_serving.Head`), rebuilt whenever
+        the fitted objects change; None where it does not apply (then scikit-learn computes)."""
         model = getattr(self, "model_", None)
         if model is None:
             return None
         tfidf = getattr(self, "tfidf_", None) if self.use_tfidf else None
         confidence = getattr(self, "confidence_", None)
+        fitted = (model, tfidf, confidence, getattr(self, "reference_", None))
         cached = self.__dict__.get("_head_cache")
-        if cached is not None and cached.built_from(model, tfidf, confidence, self):
-            return cached
-        head = _Head.build(self, model, tfidf, confidence)
-        self.__dict__["_head_cache"] = head if head is not None else None
+        if (cached is not None and all(a is b for a, b in zip(cached[0], fitted, strict=True))
+                and cached[1] == self.embedding_weight):  # fmt: skip
+            return cached[2]
+        head = build_head(self, model, tfidf, confidence)
+        self.__dict__["_head_cache"] = (fitted, self.embedding_weight, head)
         return head
 
     def _raw_proba(self, texts, embeddings):
@@ -229,54 +238,6 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         features = scope_features(proba, embeddings, self.reference_, self.reference_labels_)
         return spread_ranking(proba, model.predict(features))
 
-    def predict(self, texts: list[str], embeddings: np.ndarray | None = None) -> np.ndarray:
-        return self.decide(self.scores(texts, embeddings))
-
-    @property
-    def effective_threshold(self) -> float:
-        """Below this confidence the top intent becomes ``nlu_fallback``: the pipeline's
-        threshold or the project's out-of-scope threshold, whichever is higher."""
-        return max(self.threshold, getattr(self, "scope_threshold_", 0.0))
-
-    def decide(self, scores: np.ndarray) -> np.ndarray:
-        """Top intent per row, or ``nlu_fallback`` when its confidence is below
-        :attr:`effective_threshold` or within ``ambiguity_threshold`` of the second's
-        (Rasa's FallbackClassifier)."""
-        best = scores.argmax(axis=1)
-        labels = self.classes_[best].astype(object)
-        top = scores[np.arange(len(scores)), best]
-        ordered = np.sort(scores, axis=1)
-        second = ordered[:, -2] if scores.shape[1] > 1 else np.zeros(len(scores))
-        # getattr: classifiers pickled before the ambiguity threshold existed
-        ambiguity = getattr(self, "ambiguity_threshold", 0.0)
-        labels[(top < self.effective_threshold) | (top - second < ambiguity)] = FALLBACK_INTENT
-        return labels
-
-    def rank(
-        self, texts: list[str], embeddings: np.ndarray | None = None, top: int = 10
-    ) -> list[tuple[IntentScore, list[IntentScore]]]:
-        """(chosen intent, ranking of the ``top`` intents) per text, Rasa style."""
-        scores = self.scores(texts, embeddings)
-        chosen = self.decide(scores)
-        out = []
-        for row, label in zip(scores, chosen, strict=True):
-            order = np.argsort(-row)[:top]
-            ranking = [IntentScore(str(self.classes_[j]), float(row[j])) for j in order]
-            if label == FALLBACK_INTENT:
-                # Rasa reports the fallback with the threshold as its confidence, put first
-                # in front of the classifier's own ranking: the pipeline's threshold, or the
-                # out-of-scope threshold when only that one was missed.
-                top_score = ranking[0].confidence
-                scope = getattr(self, "scope_threshold_", 0.0)
-                only_scope = self.threshold <= top_score < scope
-                fallback = IntentScore(
-                    FALLBACK_INTENT, float(scope if only_scope else self.threshold)
-                )
-                out.append((fallback, [fallback, *ranking]))
-            else:
-                out.append((ranking[0], ranking))
-        return out
-
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["encoder"] = None
@@ -284,7 +245,35 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         return state
 
     def save(self, path: str | Path) -> None:
+        """The fitted classifier at ``path`` and, when it has one, its serving form beside it
+        (:func:`nlp.intent_serving.serving_path`): what a server loads, without scikit-learn.
+        A classifier without one removes a stale serving form."""
+        path = Path(path)
         joblib.dump(self, path)
+        serving, form = serving_path(path), self.serving_form()
+        if form is None:
+            serving.unlink(missing_ok=True)
+            return
+        partial = serving.with_name(serving.name + ".partial")
+        joblib.dump(form, partial)
+        os.replace(partial, serving)
+
+    def serving_form(self) -> dict | None:
+        """Plain arrays and dicts for :class:`nlp.intent_serving.ServingIntents`, or None when
+        the fitted objects are not of the kind it computes (then serving loads this class)."""
+        head = self._head()
+        if head is None:
+            return None
+        return {
+            "format": SERVING_FORMAT,
+            "classes": [str(c) for c in self.classes_],
+            "threshold": float(self.threshold),
+            "ambiguity_threshold": float(getattr(self, "ambiguity_threshold", 0.0)),
+            "scope_threshold": float(getattr(self, "scope_threshold_", 0.0)),
+            "reference_labels": np.asarray(self.reference_labels_),
+            "calibration": dict(getattr(self, "calibration_", {}) or {}),
+            "head": head.to_dict(),
+        }
 
     @classmethod
     def load(cls, path: str | Path, encoder=None) -> IntentClassifier:
@@ -297,115 +286,65 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         return model
 
 
-class _Head:
+# TfidfVectorizer settings the serving analyzers (nlp.intent_serving.make_analyzer) reproduce
+_ANALYZER_DEFAULTS = {"lowercase": True, "strip_accents": None, "preprocessor": None,
+                      "tokenizer": None, "stop_words": None, "input": "content",
+                      "decode_error": "strict"}  # fmt: skip
+
+
+def build_head(clf, model, tfidf, confidence) -> Head | None:
     """The fitted classifier evaluated with numpy alone, for serving.
 
     scikit-learn's ``FeatureUnion.transform`` + ``LogisticRegression.predict_proba`` (and the
     confidence model's scaler + logistic regression) validate their inputs and build sparse
     matrices on every call: some 5 ms of a 1-message parse whose arithmetic takes a tenth of
-    that. This computes the same numbers (the same analyzers, vocabularies and idf weights,
+    that. The head computes the same numbers (the same n-grams, vocabularies and idf weights,
     sublinear tf, l2 norm, the same coefficients; summed in another order, so equal to
-    ~1e-12) and is checked against scikit-learn in tests/nlp/test_nlu_fast_head.py.
-    Anything it does not recognise leaves the computing to scikit-learn (:meth:`build`
-    returns None)."""
-
-    def __init__(self, sources, dense_weight, dense_t, parts, intercept, binary,
-                 reference, confidence) -> None:  # fmt: skip
-        self._sources = sources
-        self.dense_weight = dense_weight
-        self.dense_t = dense_t  # (embedding dims, classes)
-        self.parts = parts  # (analyzer, vocabulary, idf, sublinear, l2, coef rows per feature)
-        self.intercept = intercept
-        self.binary = binary
-        self.reference = reference  # float32 copy of the examples' embeddings
-        self.confidence = confidence  # (mean, scale, coef, intercept) or None
-
-    def built_from(self, model, tfidf, confidence, clf) -> bool:
-        m, t, c, ref, weight = self._sources
-        return (m is model and t is tfidf and c is confidence
-                and ref is getattr(clf, "reference_", None)
-                and weight == clf.embedding_weight)  # fmt: skip
-
-    @classmethod
-    def build(cls, clf, model, tfidf, confidence) -> _Head | None:
-        if not isinstance(model, LogisticRegression):
+    ~1e-12), checked against scikit-learn in tests/nlp/test_nlu_fast_head.py. Anything it
+    does not reproduce leaves the computing to scikit-learn (None)."""
+    if not isinstance(model, LogisticRegression):
+        return None
+    if getattr(model, "multi_class", "auto") not in ("auto", "multinomial", "deprecated"):
+        return None  # one-vs-rest probabilities: left to scikit-learn
+    coef = np.asarray(model.coef_, dtype=np.float64)
+    parts, offset = [], 0
+    if tfidf is not None:
+        if not isinstance(tfidf, FeatureUnion) or tfidf.transformer_weights:
             return None
-        if getattr(model, "multi_class", "auto") not in ("auto", "multinomial", "deprecated"):
-            return None  # one-vs-rest probabilities: left to scikit-learn
-        coef = np.asarray(model.coef_, dtype=np.float64)
-        parts, offset = [], 0
-        if tfidf is not None:
-            if not isinstance(tfidf, FeatureUnion) or tfidf.transformer_weights:
+        for _, vec in tfidf.transformer_list:
+            if not isinstance(vec, TfidfVectorizer) or vec.norm not in ("l2", None):
                 return None
-            for _, vec in tfidf.transformer_list:
-                if not isinstance(vec, TfidfVectorizer) or vec.norm not in ("l2", None):
-                    return None
-                if not vec.use_idf or vec.binary or vec.dtype is not np.float64:
-                    return None
-                parts.append([vec.build_analyzer(), vec.vocabulary_, vec.idf_,
-                              vec.sublinear_tf, vec.norm == "l2"])  # fmt: skip
-                offset += len(vec.vocabulary_)
-        dims = coef.shape[1] - offset
-        if dims <= 0:
+            if not vec.use_idf or vec.binary or vec.dtype is not np.float64:
+                return None
+            if vec.analyzer not in ("word", "char_wb") or any(
+                getattr(vec, k) != v for k, v in _ANALYZER_DEFAULTS.items()
+            ):
+                return None
+            parts.append({"kind": vec.analyzer, "ngram_range": tuple(vec.ngram_range),
+                          "token_pattern": vec.token_pattern,
+                          "vocabulary": {str(k): int(j) for k, j in vec.vocabulary_.items()},
+                          "idf": np.asarray(vec.idf_, dtype=np.float64),
+                          "sublinear": bool(vec.sublinear_tf),
+                          "l2": vec.norm == "l2"})  # fmt: skip
+            offset += len(vec.vocabulary_)
+    dims = coef.shape[1] - offset
+    if dims <= 0:
+        return None
+    start = dims
+    for part in parts:
+        width = len(part["vocabulary"])
+        part["coef_t"] = np.ascontiguousarray(coef[:, start : start + width].T)
+        start += width
+    conf = None
+    if confidence is not None:
+        conf = _confidence_params(confidence)
+        if conf is None:
             return None
-        start = dims
-        for part in parts:
-            width = len(part[1])
-            part.append(np.ascontiguousarray(coef[:, start : start + width].T))
-            start += width
-        conf = None
-        if confidence is not None:
-            conf = _confidence_params(confidence)
-            if conf is None:
-                return None
-        reference = getattr(clf, "reference_", None)
-        ref32 = None if reference is None else np.asarray(reference, dtype=np.float32)
-        sources = (model, tfidf, confidence, reference, clf.embedding_weight)
-        return cls(sources, clf.embedding_weight, np.ascontiguousarray(coef[:, :dims].T),
-                   parts, np.asarray(model.intercept_, dtype=np.float64),
-                   len(model.classes_) <= 2, ref32, conf)  # fmt: skip
-
-    def proba(self, texts: list[str], embeddings: np.ndarray) -> np.ndarray:
-        # the dense block as scikit-learn has it: float32 embeddings times the weight
-        dense = (np.asarray(embeddings) * self.dense_weight).astype(np.float64)
-        scores = dense @ self.dense_t + self.intercept
-        if self.parts:
-            for row, text in enumerate(texts):
-                lowered = text.lower()
-                for analyze, vocabulary, idf, sublinear, l2, coef_t in self.parts:
-                    counts: dict[int, int] = {}
-                    for feature in analyze(lowered):
-                        j = vocabulary.get(feature)
-                        if j is not None:
-                            counts[j] = counts.get(j, 0) + 1
-                    if not counts:
-                        continue
-                    idx = np.fromiter(counts, dtype=np.intp, count=len(counts))
-                    values = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-                    if sublinear:
-                        values = np.log(values) + 1.0
-                    values *= idf[idx]
-                    if l2:
-                        norm = np.sqrt(values @ values)
-                        if norm > 0:
-                            values /= norm
-                    scores[row] += values @ coef_t[idx]
-        if self.binary:
-            positive = _expit(scores[:, 0])
-            return np.column_stack([1.0 - positive, positive])
-        scores -= scores.max(axis=1, keepdims=True)
-        np.exp(scores, out=scores)
-        scores /= scores.sum(axis=1, keepdims=True)
-        return scores
-
-    def confidence_of(self, features: np.ndarray) -> np.ndarray:
-        mean, scale, coef, intercept = self.confidence
-        x = np.asarray(features, dtype=np.float64)
-        if mean is not None:
-            x = x - mean
-        if scale is not None:
-            x = x / scale
-        return _expit(x @ coef + intercept)
+    reference = getattr(clf, "reference_", None)
+    ref32 = None if reference is None else np.asarray(reference, dtype=np.float32)
+    return Head(float(clf.embedding_weight), np.ascontiguousarray(coef[:, :dims].T), parts,
+                np.asarray(model.intercept_, dtype=np.float64), len(model.classes_) <= 2,
+                ref32, conf)  # fmt: skip
 
 
 def _confidence_params(confidence: ConfidenceModel):
@@ -425,9 +364,3 @@ def _confidence_params(confidence: ConfidenceModel):
     mean = scaler.mean_ if scaler.with_mean else None
     scale = scaler.scale_ if scaler.with_std else None
     return mean, scale, np.asarray(lr.coef_, np.float64).ravel(), float(lr.intercept_[0])
-
-
-def _expit(x: np.ndarray) -> np.ndarray:
-    from scipy.special import expit
-
-    return expit(x)

@@ -3,8 +3,10 @@ because they are installed (spaCy's thinc imports torch; scikit-learn imports pa
 imports pyarrow) are imported here with those packages hidden, so that a server holds only
 what it runs. Whatever imports them later (training, reports) gets them as usual.
 
-Importing this module imports scikit-learn so (:func:`import_sklearn`): the NLU pipeline
-imports it before the models that use scikit-learn."""
+A server runs no scikit-learn or SciPy at all (the intent classifier's serving form,
+:mod:`nlp.intent_serving`; the recommender's own arrays); where scikit-learn is imported
+(training, models saved without a serving form), :func:`import_sklearn` imports it first,
+without pandas or torch."""
 
 from __future__ import annotations
 
@@ -52,6 +54,3 @@ def release_freed_memory() -> None:
         libc.malloc_trim(0)
     except (OSError, AttributeError):
         pass
-
-
-import_sklearn()

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-import nlp.lean  # noqa: F401  # first: scikit-learn imported without pandas (see nlp.lean)
+import nlp.lean
 from nlp.components import PipelineSettings, RegexSettings
 from nlp.encoder import SENTIMENT_DIR, SentenceEncoder
 from nlp.entities import EntityExtractor
 from nlp.entity_tagger import EntityTagger
 from nlp.finetune import check_graph, read_record
-from nlp.intent import IntentClassifier
+from nlp.intent_serving import ServingIntents, serving_path
 from nlp.pii import find_pii, mask, may_name_someone
 from nlp.response_selector import ResponseSelector
 from nlp.sentiment import to_sentiment
@@ -53,7 +53,7 @@ class NLU:
     def __init__(
         self,
         encoder: SentenceEncoder,
-        intents: IntentClassifier,
+        intents,
         entities: EntityExtractor,
         spacy_nlp,
         sentiment=None,
@@ -127,7 +127,7 @@ class NLU:
             from nlp.sentiment import SentimentModel
 
             sentiment = SentimentModel.load(sentiment_model, threads=threads)
-        intents = IntentClassifier.load(models_dir / INTENT_FILE, encoder=encoder.for_intents())
+        intents = load_intents(models_dir / INTENT_FILE, encoder.for_intents())
         entities = EntityExtractor.load(models_dir / ENTITIES_FILE)
         settings, retrieval = None, []
         if (models_dir / PIPELINE_FILE).exists():
@@ -278,6 +278,22 @@ class NLU:
         return docs
 
 
+def load_intents(path: Path, encoder):
+    """The project's intent classifier as a server runs it: its serving form (numpy only,
+    :class:`nlp.intent_serving.ServingIntents`) when `carebot train` saved one, else the
+    scikit-learn classifier itself (models trained before there were serving forms)."""
+    serving = serving_path(path)
+    if serving.exists() and serving.stat().st_mtime_ns >= path.stat().st_mtime_ns:
+        try:
+            return ServingIntents.load(serving, encoder=encoder)
+        except (ValueError, KeyError, TypeError) as exc:
+            logger.warning("%s is unusable (%s): loading %s with scikit-learn", serving, exc,
+                           path.name)  # fmt: skip
+    from nlp.intent import IntentClassifier
+
+    return IntentClassifier.load(path, encoder=encoder)
+
+
 def _depends_on_the_clock(result: ParseResult) -> bool:
     """A Duckling time ("tomorrow", "in 2 hours") is resolved against the moment of parsing:
     such a parse is not cached, or "tomorrow" would keep yesterday's date."""
@@ -292,7 +308,7 @@ def make_tagger(settings: PipelineSettings, entities: EntityExtractor) -> Entity
                         **settings.crf_options)  # fmt: skip
 
 
-def _legacy_settings(intents: IntentClassifier) -> PipelineSettings:
+def _legacy_settings(intents) -> PipelineSettings:
     """Models trained before config.yml pipelines: regexes, lookups and synonyms, and the
     classifier's own fallback threshold."""
     return PipelineSettings(

@@ -10,7 +10,7 @@ import joblib
 import numpy as np
 
 from nlp.components import INTENT_C
-from nlp.intent import IntentClassifier
+from nlp.intent_serving import ServingIntents
 from nlp.training_data import Example
 
 
@@ -18,7 +18,8 @@ class ResponseSelector:
     def __init__(self, retrieval_intent: str | None = None) -> None:
         self.retrieval_intent = retrieval_intent  # None: all retrieval intents
         self.keys_: list[str] = []
-        self.model_: IntentClassifier | None = None
+        # the fitted nlp.intent.IntentClassifier; once saved, its serving form (numpy only)
+        self.model_ = None
 
     @property
     def key(self) -> str:
@@ -34,6 +35,8 @@ class ResponseSelector:
         labels = [examples[i].intent for i in rows]
         self.keys_ = sorted(set(labels))
         if len(self.keys_) > 1:
+            from nlp.intent import IntentClassifier  # scikit-learn: training only
+
             self.model_ = IntentClassifier(encoder=encoder, threshold=0.0, C=INTENT_C)
             self.model_.fit([examples[i].text for i in rows], labels, embeddings=embeddings[rows])
         return self
@@ -54,7 +57,18 @@ class ResponseSelector:
 
     @staticmethod
     def save_all(selectors: list[ResponseSelector], path: str | Path) -> None:
-        joblib.dump(selectors, path)
+        """Saved with each model as its serving form where it has one (loading them then
+        needs no scikit-learn)."""
+        saved = []
+        for selector in selectors:
+            form = selector.model_.serving_form() if hasattr(selector.model_, "serving_form") else None
+            if form is not None:
+                copy = ResponseSelector(selector.retrieval_intent)
+                copy.keys_ = list(selector.keys_)
+                copy.model_ = ServingIntents(form)
+                selector = copy
+            saved.append(selector)
+        joblib.dump(saved, path)
 
     @staticmethod
     def load_all(path: str | Path, encoder=None) -> list[ResponseSelector]:

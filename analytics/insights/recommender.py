@@ -17,10 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 import joblib
 import numpy as np
-from scipy import sparse
-from sklearn.base import BaseEstimator
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import normalize
 from sqlalchemy import Engine
 from tqdm import tqdm
 
@@ -28,14 +24,19 @@ from analytics.store.shop import ShopRepository
 
 if TYPE_CHECKING:
     import pandas as pd
+    from scipy import sparse
 
 logger = logging.getLogger(__name__)
 
 RECOMMENDER_FILE = "recommender.joblib"
 # Bump when the saved attributes change; old files are then refused. Format 2 saves the
 # parameters and learned arrays, not the class, so the file does not depend on where the
-# class lives (format 1 pickled actions.recommender.Recommender).
-_FORMAT = 2
+# class lives (format 1 pickled actions.recommender.Recommender). Format 3 keeps the sparse
+# matrices as plain numpy arrays (:class:`Rows`): a server loads and uses the recommender
+# without SciPy or scikit-learn (~50 MB of its RSS); format 2 files are still read.
+_FORMAT = 3
+_READABLE = (2, 3)
+PARAMS = ("n_neighbors", "cf_weight", "content_weight", "popularity_weight")
 INTERACTION_COLUMNS = ("customer_external_id", "product_sku", "quantity")
 PRODUCT_COLUMNS = ("sku", "name", "category", "price", "description")
 
@@ -70,8 +71,45 @@ def _frame(data: Any, columns: tuple[str, ...], what: str) -> pd.DataFrame:
     return frame[list(columns)]
 
 
+class Rows:
+    """A sparse matrix in compressed rows (scipy's CSR arrays), numpy only: what serving
+    reads of the fitted matrices (one customer's row, a weighted sum of item rows)."""
+
+    def __init__(self, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray,
+                 shape: tuple[int, int]) -> None:  # fmt: skip
+        self.data = np.asarray(data, dtype=np.float32)
+        self.indices = np.asarray(indices, dtype=np.int64)
+        self.indptr = np.asarray(indptr, dtype=np.int64)
+        self.shape = (int(shape[0]), int(shape[1]))
+
+    @classmethod
+    def of(cls, matrix) -> Rows:
+        """From a SciPy sparse matrix (or another Rows)."""
+        if isinstance(matrix, Rows):
+            return matrix
+        matrix = matrix.tocsr()
+        matrix.sum_duplicates()
+        return cls(matrix.data, matrix.indices, matrix.indptr, matrix.shape)
+
+    def row(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """(columns, values) of row ``i``'s stored entries."""
+        start, end = self.indptr[i], self.indptr[i + 1]
+        return self.indices[start:end], self.data[start:end]
+
+    def weighted_sum(self, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """sum_k weights[k] * self[rows[k]] as a dense vector (a sparse row times this)."""
+        out = np.zeros(self.shape[1])
+        for r, w in zip(rows, weights, strict=True):
+            columns, values = self.row(int(r))
+            out[columns] += float(w) * values.astype(np.float64)  # a row's columns are unique
+        return out
+
+
 def _top_k_cosine(rows: sparse.csr_matrix, k: int, chunk: int = 256) -> sparse.csr_matrix:
     """Cosine similarity between the rows, keeping each row's k best neighbours (not itself)."""
+    from scipy import sparse
+    from sklearn.preprocessing import normalize
+
     rows = normalize(sparse.csr_matrix(rows, dtype=np.float32))
     n = rows.shape[0]
     k = max(0, min(k, n - 1))
@@ -119,12 +157,16 @@ def _reason(cf: float, content: float) -> str:
     return "similar_items" if content > 0 else "popular"
 
 
-class Recommender(BaseEstimator):
+class Recommender:
     """Recommends products for a customer (or an anonymous visitor), optionally in a category.
 
     n_neighbors: similar items kept per item. The score adds up, each scaled to 0..1:
     cf_weight x bought-together, content_weight x text similarity to the customer's
     purchases, popularity_weight x best-seller rank.
+
+    scikit-learn's estimator conventions (``get_params`` / ``set_params``, fitted attributes
+    ending in ``_``) without its base class: fitting uses scikit-learn and SciPy, a fitted or
+    loaded recommender answers with numpy alone.
     """
 
     def __init__(
@@ -139,8 +181,26 @@ class Recommender(BaseEstimator):
         self.content_weight = content_weight
         self.popularity_weight = popularity_weight
 
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in PARAMS}
+
+    def set_params(self, **params: Any) -> Recommender:
+        unknown = set(params) - set(PARAMS)
+        if unknown:
+            raise ValueError(f"unknown parameters {sorted(unknown)}; use {', '.join(PARAMS)}")
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        changed = {k: v for k, v in self.get_params().items() if v != _DEFAULTS[k]}
+        return f"Recommender({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
+
     def fit(self, interactions: Iterable[Any], products: Iterable[Any]) -> Recommender:
         """Learn from (customer_external_id, product_sku, quantity) rows and the catalogue."""
+        from scipy import sparse
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         catalogue = _frame(products, PRODUCT_COLUMNS, "products").drop_duplicates("sku")
         if catalogue.empty:
             raise ValueError("cannot fit a recommender without products; load the catalogue first")
@@ -172,10 +232,10 @@ class Recommender(BaseEstimator):
         matrix.sum_duplicates()
         # log damping: buying 10 socks says less than 10 separate purchases would
         matrix.data = np.log1p(matrix.data)
-        self.customer_items_ = matrix
+        self.customer_items_ = Rows.of(matrix)
         buyers = np.asarray((matrix > 0).sum(axis=0)).ravel().astype(float)
         self.popularity_ = _scaled(buyers)
-        self.item_similarity_ = _top_k_cosine(matrix.T.tocsr(), self.n_neighbors)
+        self.item_similarity_ = Rows.of(_top_k_cosine(matrix.T.tocsr(), self.n_neighbors))
 
         text = (
             catalogue[["name", "category", "description"]]
@@ -184,7 +244,7 @@ class Recommender(BaseEstimator):
             .agg(" ".join, axis=1)
         )
         tfidf = TfidfVectorizer(stop_words="english", sublinear_tf=True).fit_transform(text)
-        self.content_similarity_ = _top_k_cosine(tfidf, self.n_neighbors)
+        self.content_similarity_ = Rows.of(_top_k_cosine(tfidf, self.n_neighbors))
         logger.info(
             "fitted recommender on %d purchases by %d customers over %d products",
             len(bought),
@@ -209,16 +269,16 @@ class Recommender(BaseEstimator):
         cf = np.zeros(n)
         content = np.zeros(n)
         row = self.customer_index_.get(customer_external_id or "")
-        history = self.customer_items_[row] if row is not None else None
+        history = self.customer_items_.row(row) if row is not None else None
         if history is not None:
-            cf = self.cf_weight * _scaled((history @ self.item_similarity_).toarray().ravel())
+            cf = self.cf_weight * _scaled(self.item_similarity_.weighted_sum(*history))
             content = self.content_weight * _scaled(
-                (history @ self.content_similarity_).toarray().ravel()
+                self.content_similarity_.weighted_sum(*history)
             )
         score = cf + content + self.popularity_weight * self.popularity_
         allowed = np.ones(n, dtype=bool)
         if history is not None:
-            allowed[history.indices] = False
+            allowed[history[0]] = False
         if category is not None:
             resolved = self.resolve_category(category)
             if resolved is None:
@@ -273,6 +333,9 @@ class RecommenderUnusable(RuntimeError):
     """The saved recommender cannot be loaded; the message says how to replace it."""
 
 
+_DEFAULTS = {name: Recommender.__init__.__defaults__[i] for i, name in enumerate(PARAMS)}
+
+
 def _saved_form(model: Recommender) -> dict[str, Any]:
     learned = {k: v for k, v in vars(model).items() if k.endswith("_")}
     return {"format": _FORMAT, "params": model.get_params(), "learned": learned}
@@ -293,8 +356,10 @@ def load_recommender(models_dir: Path) -> Recommender | None:
         saved = joblib.load(path)
     except (ModuleNotFoundError, AttributeError) as exc:  # a class that moved or went away
         raise unusable from exc
-    if not isinstance(saved, dict) or saved.get("format") != _FORMAT:
+    if not isinstance(saved, dict) or saved.get("format") not in _READABLE:
         raise unusable
     model = Recommender(**saved["params"])
     vars(model).update(saved["learned"])
+    for name in ("customer_items_", "item_similarity_", "content_similarity_"):
+        setattr(model, name, Rows.of(getattr(model, name)))  # format 2: SciPy matrices
     return model

@@ -175,3 +175,88 @@ def test_a_recommender_file_from_another_version_is_refused_with_what_to_do(
 
     with pytest.raises(RecommenderUnusable, match="retrain it .*carebot train"):
         load_recommender(tmp_path)
+
+
+def _scipy_recommendations(model: Recommender, customer: str | None, category=None, k=3):
+    """What the recommender answered when it kept SciPy matrices (format 2): the customer's
+    row times the similarity matrices, scored as recommend() does."""
+    import numpy as np
+    from scipy import sparse
+
+    from analytics.insights.recommender import _scaled
+
+    def matrix(rows):
+        return sparse.csr_matrix((rows.data, rows.indices, rows.indptr), shape=rows.shape)
+
+    n = len(model.skus_)
+    cf, content = np.zeros(n), np.zeros(n)
+    row = model.customer_index_.get(customer or "")
+    allowed = np.ones(n, dtype=bool)
+    if row is not None:
+        history = matrix(model.customer_items_)[row]
+        cf = model.cf_weight * _scaled((history @ matrix(model.item_similarity_)).toarray().ravel())
+        content = model.content_weight * _scaled(
+            (history @ matrix(model.content_similarity_)).toarray().ravel())
+        allowed[history.indices] = False
+    score = cf + content + model.popularity_weight * model.popularity_
+    if category is not None:
+        allowed &= model.categories_ == model.resolve_category(category)
+    candidates = np.flatnonzero(allowed)
+    ranked = candidates[np.argsort(-score[candidates], kind="stable")][:k]
+    return [str(model.skus_[i]) for i in ranked], score[ranked]
+
+
+def test_the_recommender_answers_as_scipy_did_and_reads_format_2_files(engine, tmp_path: Path):
+    """Fitted matrices are kept as numpy compressed rows (a server needs no SciPy): the same
+    products and scores as SciPy's sparse products, for every customer of the seeded shop and
+    an anonymous visitor; a format 2 file (SciPy matrices) still loads and answers the same."""
+    from scipy import sparse
+
+    train_recommender(engine, tmp_path / "models", progress=False)
+    model = load_recommender(tmp_path / "models")
+    for customer in [*model.customer_index_, None]:
+        for category in (None, *model.categories):
+            want, scores = _scipy_recommendations(model, customer, category)
+            got = model.recommend(customer, category)
+            assert [p.sku for p in got] == want, (customer, category)
+            assert [p.score for p in got] == pytest.approx(list(scores), abs=1e-6)
+
+    saved = joblib.load(tmp_path / "models" / "recommender.joblib")
+    for name in ("customer_items_", "item_similarity_", "content_similarity_"):
+        rows = saved["learned"][name]
+        saved["learned"][name] = sparse.csr_matrix((rows.data, rows.indices, rows.indptr),
+                                                   shape=rows.shape)  # fmt: skip
+    saved["format"] = 2
+    old = tmp_path / "old"
+    old.mkdir()
+    joblib.dump(saved, old / "recommender.joblib")
+    again = load_recommender(old)
+    assert [p.sku for p in again.recommend("C1001")] == [p.sku for p in model.recommend("C1001")]
+
+
+def test_a_saved_recommender_serves_without_scipy_or_scikit_learn(engine, tmp_path: Path):
+    import json
+    import os
+    import subprocess
+
+    train_recommender(engine, tmp_path / "models", progress=False)
+    repo = Path(__file__).resolve().parents[2]
+    code = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from analytics.insights.recommender import load_recommender\n"
+        f"model = load_recommender(Path({str(tmp_path / 'models')!r}))\n"
+        "skus = [p.sku for p in model.recommend('C1001')]\n"
+        "print(json.dumps({'skus': skus, 'loaded': [m for m in ('scipy', 'sklearn', 'pandas')"
+        " if m in sys.modules], 'repr': repr(model)}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["skus"] == ["E102", "S201"]
+    assert out["loaded"] == []
+    assert out["repr"] == "Recommender()"
+    with pytest.raises(ValueError, match="n_neighbors"):
+        Recommender().set_params(neighbours=3)
+    assert Recommender(n_neighbors=5).set_params(cf_weight=2.0).get_params()["cf_weight"] == 2.0

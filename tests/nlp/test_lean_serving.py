@@ -22,8 +22,9 @@ from nlp.tokenizer import TOKENIZER_FILE, FastTokenizer, tokenizer_path
 
 REPO = Path(__file__).resolve().parents[2]
 HEAVY = ("torch", "transformers", "sentence_transformers")
-# imported by scikit-learn merely because it is installed (nlp.lean keeps it out): ~100 MB
-NOT_FOR_PARSING = (*HEAVY, "pandas", "pyarrow")
+# imported by scikit-learn merely because it is installed (nlp.lean keeps it out): ~100 MB;
+# and scikit-learn and SciPy themselves (~50 MB): a server runs the serving forms
+NOT_FOR_PARSING = (*HEAVY, "pandas", "pyarrow", "sklearn", "scipy")
 # a few demo-shop messages, none of them training examples word for word
 DEMO_MESSAGES = [
     "hello, anybody around?",
@@ -147,6 +148,8 @@ def test_the_serving_process_maps_no_torch(base_dir, tmp_path):
         maps = Path(f"/proc/{server.process.pid}/maps").read_text()
         assert "onnxruntime" in maps  # the encoder really runs in this process
         assert "libtorch" not in maps and "/torch/lib/" not in maps
+        # nor scikit-learn or SciPy: the intents' serving form and the recommender's arrays
+        assert "/sklearn/" not in maps and "/scipy/" not in maps
     finally:
         server.stop()
 
