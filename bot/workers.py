@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bot.config import Config, use_offline_models
+from bot.config import Config, limit_malloc_arenas, use_offline_models
 
 logger = logging.getLogger("carebot.workers")
 
@@ -244,6 +244,7 @@ def _worker_main(config: Config, index: int, sock: socket.socket, ready, log_lev
     logging.basicConfig(level=log_level,
                         format=f"%(asctime)s %(levelname)s worker-{index} %(name)s: %(message)s")
     use_offline_models()
+    limit_malloc_arenas()
     from aiohttp import web
 
     from bot.app import create_app

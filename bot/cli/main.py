@@ -81,12 +81,14 @@ def serve(config: Config, host: str | None, port: int | None, workers: int | Non
     from aiohttp import web
 
     from bot.app import create_app
+    from bot.config import limit_malloc_arenas
     from bot.workers import default_workers, serve_workers
 
     config = config.with_overrides(host=host, port=port)
     workers = workers or default_workers()
     if workers > 1:
         sys.exit(serve_workers(config, workers, log_level=logging.getLogger().level))
+    limit_malloc_arenas()
     logger.info("serving on http://%s:%d", config.host, config.port)
     web.run_app(create_app(config), host=config.host, port=config.port, print=None,
                 access_log=None)
