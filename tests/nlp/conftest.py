@@ -68,8 +68,9 @@ def write_yaml(tmp_path: Path):
 
 @pytest.fixture(scope="session")
 def models_dir() -> Path:
-    """The repo's trained models (CAREBOT_MODELS_DIR, default /work/main/models)."""
-    return Path(os.environ.get("CAREBOT_MODELS_DIR", "/work/main/models"))
+    """The repo's trained models (CAREBOT_MODELS_DIR, default models/ of this checkout, which
+    `make test` builds first; a fixed path would test another checkout's models)."""
+    return Path(os.environ.get("CAREBOT_MODELS_DIR", str(REPO / "models")))
 
 
 @pytest.fixture(scope="session")
