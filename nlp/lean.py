@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import types
 from collections.abc import Iterator
 
 
@@ -54,3 +55,23 @@ def release_freed_memory() -> None:
         libc.malloc_trim(0)
     except (OSError, AttributeError):
         pass
+
+
+def import_rasa_sdk() -> None:
+    """Import rasa-sdk without Sanic. ``rasa_sdk/__init__`` imports ``rasa_sdk.plugin``, which
+    imports Sanic (~8 MB with its dependencies) only to annotate a hook of rasa-sdk's own action
+    server (``rasa_sdk.endpoint``); Carebot runs a project's actions in process through
+    ``rasa_sdk.executor`` and never starts that server. While rasa-sdk is first imported,
+    ``sanic`` is a stand-in holding a ``Sanic`` class; afterwards ``import sanic`` (the action
+    server, ``rasa_sdk.endpoint``) imports the real one."""
+    if "rasa_sdk" in sys.modules or "sanic" in sys.modules:
+        import rasa_sdk  # noqa: F401
+        return
+    stand_in = types.ModuleType("sanic")
+    stand_in.Sanic = type("Sanic", (), {"__doc__": "stand-in: rasa_sdk.plugin's annotation"})
+    sys.modules["sanic"] = stand_in
+    try:
+        import rasa_sdk  # noqa: F401
+    finally:
+        if sys.modules.get("sanic") is stand_in:
+            del sys.modules["sanic"]

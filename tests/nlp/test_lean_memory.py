@@ -196,3 +196,20 @@ def test_spacy_is_loaded_with_its_ner_alone_and_finds_the_whole_pipelines_names(
     assert out["lean"] == out["whole"]
     assert ["Maria Lopez", "PERSON"] in out["lean"][0]
     assert out["info"]
+
+
+def test_the_server_imports_rasa_sdk_without_sanic_and_the_action_server_still_gets_it():
+    """rasa-sdk's package imports Sanic (~8 MB) for an annotation of its own action server's
+    hook; a Carebot server runs actions in process and leaves it out. `carebot run actions`
+    (rasa_sdk.endpoint) then imports the real Sanic."""
+    result = run_python(
+        "import json, sys\n"
+        "import bot.app, bot.cli.main, rasa_sdk.executor\n"
+        "left_out = 'sanic' not in sys.modules\n"
+        "import rasa_sdk.endpoint, sanic\n"
+        "print(json.dumps([left_out, rasa_sdk.endpoint.Sanic is sanic.Sanic,"
+        " hasattr(sanic.Sanic, 'run')]))\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[true, true, true]"
+

@@ -1,9 +1,14 @@
+# ruff: noqa: E402  (rasa-sdk is imported first, below)
 """Custom actions (the project's own ``actions`` package in-process, or a remote action
 server), the domain's responses as bot messages, and Rasa's reminders.
 
 The runtime (``bot.dialogue.processor``) uses these; nothing here knows about trackers beyond
 Rasa's action-server JSON shapes.
 """
+
+from nlp.lean import import_rasa_sdk
+
+import_rasa_sdk()  # first, so that rasa-sdk comes without Sanic (see nlp.lean)
 
 from bot.dialogue.actions.base import (
     ActionError,
