@@ -32,7 +32,13 @@ from nlp.confidence import (  # noqa: E402
     scope_features,
     spread_ranking,
 )
-from nlp.intent_serving import SERVING_FORMAT, Deciding, Head, serving_path  # noqa: E402
+from nlp.intent_serving import (  # noqa: E402
+    SERVING_FORMAT,
+    Deciding,
+    Head,
+    file_digest,
+    serving_path,
+)
 
 
 class IntentClassifier(Deciding, ClassifierMixin, BaseEstimator):
@@ -254,6 +260,7 @@ class IntentClassifier(Deciding, ClassifierMixin, BaseEstimator):
         if form is None:
             serving.unlink(missing_ok=True)
             return
+        form["classifier_sha256"] = file_digest(path)  # which classifier it is the form of
         partial = serving.with_name(serving.name + ".partial")
         joblib.dump(form, partial)
         os.replace(partial, serving)

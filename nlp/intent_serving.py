@@ -12,6 +12,7 @@ without a serving form load the scikit-learn classifier as before.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +33,23 @@ def serving_path(path: str | Path) -> Path:
     """Where the serving form of the classifier saved at ``path`` lives."""
     path = Path(path)
     return path.with_name(path.stem + ".serving.joblib")
+
+
+def file_digest(path: str | Path) -> str:
+    """SHA-256 of a file: a serving form names the classifier file it was made from."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def load_serving_form(serving: str | Path, classifier: str | Path) -> dict:
+    """The serving form at ``serving`` if it is the form of the classifier saved at
+    ``classifier`` (ValueError otherwise: another fit's, or an older format)."""
+    saved = joblib.load(serving)
+    if not isinstance(saved, dict) or saved.get("format") != SERVING_FORMAT:
+        raise ValueError(f"not a serving form of format {SERVING_FORMAT}")
+    if saved.get("classifier_sha256") != file_digest(classifier):
+        raise ValueError(f"made from another {Path(classifier).name} (retrained since?)")
+    return saved
 
 
 def make_analyzer(kind: str, ngram_range: tuple[int, int],
@@ -230,10 +248,6 @@ class ServingIntents(Deciding):
         self.reference_labels_ = np.asarray(saved["reference_labels"])
         self.calibration_ = dict(saved.get("calibration") or {})
         self.head = Head.from_dict(saved["head"])
-
-    @classmethod
-    def load(cls, path: str | Path, encoder=None) -> ServingIntents:
-        return cls(joblib.load(path), encoder=encoder)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()

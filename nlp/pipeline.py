@@ -22,7 +22,7 @@ from nlp.encoder import SENTIMENT_DIR, SentenceEncoder
 from nlp.entities import EntityExtractor
 from nlp.entity_tagger import EntityTagger
 from nlp.finetune import check_graph, read_record
-from nlp.intent_serving import ServingIntents, serving_path
+from nlp.intent_serving import ServingIntents, load_serving_form, serving_path
 from nlp.pii import find_pii, mask, may_name_someone
 from nlp.response_selector import ResponseSelector
 from nlp.sentiment import to_sentiment
@@ -283,10 +283,10 @@ def load_intents(path: Path, encoder):
     :class:`nlp.intent_serving.ServingIntents`) when `carebot train` saved one, else the
     scikit-learn classifier itself (models trained before there were serving forms)."""
     serving = serving_path(path)
-    if serving.exists() and serving.stat().st_mtime_ns >= path.stat().st_mtime_ns:
+    if serving.exists():
         try:
-            return ServingIntents.load(serving, encoder=encoder)
-        except (ValueError, KeyError, TypeError) as exc:
+            return ServingIntents(load_serving_form(serving, path), encoder=encoder)
+        except (ValueError, KeyError, TypeError, EOFError) as exc:
             logger.warning("%s is unusable (%s): loading %s with scikit-learn", serving, exc,
                            path.name)  # fmt: skip
     from nlp.intent import IntentClassifier

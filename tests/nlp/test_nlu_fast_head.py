@@ -110,9 +110,14 @@ def test_the_head_follows_a_refit_and_is_not_pickled(nlu, fitted):
                                rtol=0, atol=1e-9)  # fmt: skip
 
 
-def test_a_classifier_saved_without_a_serving_form_still_serves(nlu, fitted, tmp_path):
+def test_a_classifier_saved_without_a_serving_form_still_serves(nlu, fitted, tmp_path, caplog):
     """Models from before serving forms (or of a kind the head does not compute) load the
-    scikit-learn classifier; saving such a classifier removes a stale serving form."""
+    scikit-learn classifier; saving such a classifier removes a stale serving form; a serving
+    form beside another classifier than the one it was made from (copied, or left by a
+    retraining that wrote none) is not used."""
+    import logging
+    import shutil
+
     from sklearn.linear_model import SGDClassifier
 
     from nlp.pipeline import load_intents
@@ -122,6 +127,17 @@ def test_a_classifier_saved_without_a_serving_form_still_serves(nlu, fitted, tmp
     assert isinstance(load_intents(path, nlu.encoder.for_intents()), ServingIntents)
     serving_path(path).unlink()
     assert isinstance(load_intents(path, nlu.encoder.for_intents()), IntentClassifier)
+    fitted.save(path)
+    other = tmp_path / "other" / "intent.joblib"
+    other.parent.mkdir()
+    changed = pickle.loads(pickle.dumps(fitted))
+    changed.threshold = 0.55
+    changed.save(other)
+    assert isinstance(load_intents(other, nlu.encoder.for_intents()), ServingIntents)
+    shutil.copy(serving_path(path), serving_path(other))  # the first one's form
+    with caplog.at_level(logging.WARNING, logger="nlp.pipeline"):
+        assert isinstance(load_intents(other, nlu.encoder.for_intents()), IntentClassifier)
+    assert "another intent.joblib" in caplog.text
     odd = pickle.loads(pickle.dumps(fitted))
     texts, labels = ["hi", "hello there", "track my order", "where is my order"], [
         "greet", "greet", "order", "order"]  # fmt: skip
