@@ -82,8 +82,9 @@ COPY --from=models /app/models ./models
 RUN useradd --create-home --uid 10001 carebot \
     && mkdir -p /data \
     && chown -R carebot:carebot /app /data \
-    # the models load here without torch (the serving path imports ONNX Runtime only)
-    && python -c "import sys; from nlp.pipeline import NLU; NLU.load('/app/models'); sys.exit('torch' in sys.modules)"
+    # the models load here without torch, scikit-learn or SciPy (the serving path imports ONNX
+    # Runtime, and the intent classifier's numpy serving form)
+    && python -c "import sys; from nlp.pipeline import NLU; NLU.load('/app/models'); sys.exit(any(m in sys.modules for m in ('torch', 'sklearn', 'scipy')))"
 
 USER carebot
 VOLUME ["/data"]
