@@ -30,7 +30,8 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bot.config import Config, limit_malloc_arenas, use_offline_models
+from bot.config import Config, use_offline_models
+from nlp.lean import limit_malloc_arenas
 
 logger = logging.getLogger("carebot.workers")
 

@@ -234,13 +234,12 @@ class IntentClassifier(Deciding, ClassifierMixin, BaseEstimator):
         if embeddings is None:
             embeddings = self._encoder().encode(texts)
         head = self._head()
-        proba = head.proba(texts, embeddings) if head else self._raw_proba(texts, embeddings)
+        if head is not None:  # its confidence model is this one's (None without calibration)
+            return head.scores(texts, embeddings, getattr(self, "reference_labels_", None))
+        proba = self._raw_proba(texts, embeddings)
         model = getattr(self, "confidence_", None)  # classifiers pickled before calibration
         if model is None or len(proba) == 0:
             return proba
-        if head is not None and head.confidence is not None:
-            features = scope_features(proba, embeddings, head.reference, self.reference_labels_)
-            return spread_ranking(proba, head.confidence_of(features))
         features = scope_features(proba, embeddings, self.reference_, self.reference_labels_)
         return spread_ranking(proba, model.predict(features))
 

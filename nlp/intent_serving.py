@@ -45,8 +45,8 @@ def load_serving_form(serving: str | Path, classifier: str | Path) -> dict:
     """The serving form at ``serving`` if it is the form of the classifier saved at
     ``classifier`` (ValueError otherwise: another fit's, or an older format)."""
     saved = joblib.load(serving)
-    if not isinstance(saved, dict) or saved.get("format") != SERVING_FORMAT:
-        raise ValueError(f"not a serving form of format {SERVING_FORMAT}")
+    if not isinstance(saved, dict):
+        raise ValueError("not a serving form")
     if saved.get("classifier_sha256") != file_digest(classifier):
         raise ValueError(f"made from another {Path(classifier).name} (retrained since?)")
     return saved
@@ -169,6 +169,17 @@ class Head:
         scores /= scores.sum(axis=1, keepdims=True)
         return scores
 
+    def scores(self, texts: list[str], embeddings: np.ndarray,
+               reference_labels: np.ndarray) -> np.ndarray:  # fmt: skip
+        """Per-intent confidences (:func:`nlp.confidence.spread_ranking` of the confidence
+        model's P(top intent is right)); the probabilities when there is no confidence model.
+        ``reference_labels``: the class of each example in ``reference``."""
+        proba = self.proba(texts, embeddings)
+        if self.confidence is None or len(proba) == 0:
+            return proba
+        features = scope_features(proba, embeddings, self.reference, reference_labels)
+        return spread_ranking(proba, self.confidence_of(features))
+
     def confidence_of(self, features: np.ndarray) -> np.ndarray:
         mean, scale, coef, intercept = self.confidence
         x = np.asarray(features, dtype=np.float64)
@@ -275,9 +286,4 @@ class ServingIntents(Deciding):
 
     def scores(self, texts: list[str], embeddings: np.ndarray | None = None) -> np.ndarray:
         texts = list(texts)
-        embeddings = self._embed(texts, embeddings)
-        proba = self.head.proba(texts, embeddings)
-        if self.head.confidence is None or len(proba) == 0:
-            return proba
-        features = scope_features(proba, embeddings, self.head.reference, self.reference_labels_)
-        return spread_ranking(proba, self.head.confidence_of(features))
+        return self.head.scores(texts, self._embed(texts, embeddings), self.reference_labels_)

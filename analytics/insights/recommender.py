@@ -8,6 +8,7 @@ new customers, and categories where their history says nothing, fall back to pop
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 from collections.abc import Iterable
@@ -36,7 +37,6 @@ RECOMMENDER_FILE = "recommender.joblib"
 # without SciPy or scikit-learn (~50 MB of its RSS); format 2 files are still read.
 _FORMAT = 3
 _READABLE = (2, 3)
-PARAMS = ("n_neighbors", "cf_weight", "content_weight", "popularity_weight")
 INTERACTION_COLUMNS = ("customer_external_id", "product_sku", "quantity")
 PRODUCT_COLUMNS = ("sku", "name", "category", "price", "description")
 
@@ -333,7 +333,10 @@ class RecommenderUnusable(RuntimeError):
     """The saved recommender cannot be loaded; the message says how to replace it."""
 
 
-_DEFAULTS = {name: Recommender.__init__.__defaults__[i] for i, name in enumerate(PARAMS)}
+# the parameters and their defaults, read from the signature (as scikit-learn does)
+_DEFAULTS = {p.name: p.default for p in inspect.signature(Recommender.__init__).parameters.values()
+             if p.name != "self"}  # fmt: skip
+PARAMS = tuple(_DEFAULTS)
 
 
 def _saved_form(model: Recommender) -> dict[str, Any]:
