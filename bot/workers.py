@@ -30,8 +30,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bot.config import Config, use_offline_models
-from nlp.lean import limit_malloc_arenas
+from bot.config import Config, limit_malloc_arenas, use_offline_models
 
 logger = logging.getLogger("carebot.workers")
 

@@ -43,44 +43,18 @@ def import_sklearn() -> None:
         import sklearn.utils.fixes  # noqa: F401
 
 
-def _libc():
-    """glibc, or None where the C library is not it (then the memory calls are no-ops)."""
+def release_freed_memory() -> None:
+    """Hand the heap freed while loading models (ONNX Runtime parses the whole graph file
+    before it builds its weights) back to the system: glibc keeps it otherwise. No-op
+    elsewhere."""
     import ctypes
     import ctypes.util
 
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return libc if hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt") else None
-    except OSError:
-        return None
-
-
-def release_freed_memory() -> None:
-    """Hand the heap freed while loading models (ONNX Runtime parses the whole graph file
-    before it builds its weights) back to the system: glibc keeps it otherwise. No-op
-    elsewhere."""
-    libc = _libc()
-    if libc is not None:
         libc.malloc_trim(0)
-
-
-# glibc malloc arenas a serving process may keep (M_ARENA_MAX); see limit_malloc_arenas.
-MALLOC_ARENAS = 2
-
-
-def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
-    """Let glibc's malloc keep at most ``arenas`` heaps in this process. By default it opens
-    one per thread up to 8 per core; a server's threads (the NLU, the log writer, the
-    database's, ONNX Runtime's) each grew their own, and each kept its freed pages: 15 MB more
-    RSS after 1,000 turns (401 MB vs 386 with 2, benchmarks/memory.py on the 2-core machine)
-    for no speed. Call before threads start. ``MALLOC_ARENA_MAX`` in the environment wins
-    (glibc reads it itself). False where this is not glibc."""
-    import os
-
-    libc = _libc()
-    if os.environ.get("MALLOC_ARENA_MAX") or libc is None:
-        return False
-    return bool(libc.mallopt(-8, int(arenas)))  # -8: M_ARENA_MAX (malloc.h)
+    except (OSError, AttributeError):
+        pass
 
 
 def import_rasa_sdk() -> None:

@@ -81,8 +81,8 @@ def serve(config: Config, host: str | None, port: int | None, workers: int | Non
     from aiohttp import web
 
     from bot.app import create_app
+    from bot.config import limit_malloc_arenas
     from bot.workers import default_workers, serve_workers
-    from nlp.lean import limit_malloc_arenas
 
     config = config.with_overrides(host=host, port=port)
     workers = workers or default_workers()

@@ -155,7 +155,7 @@ def test_the_smaller_table_graph_embeds_as_the_fp32_graph_does(built_small, mode
 def test_a_serving_process_keeps_two_malloc_arenas():
     """`carebot serve` limits glibc's malloc arenas before its threads start (15 MB less RSS
     after 1,000 turns); MALLOC_ARENA_MAX set by the operator is left to glibc."""
-    code = ("from nlp.lean import limit_malloc_arenas\n"
+    code = ("from bot.config import limit_malloc_arenas\n"
             "print(limit_malloc_arenas())")  # fmt: skip
     assert run_python(code).stdout.strip() == "True"
     assert run_python(code, MALLOC_ARENA_MAX="4").stdout.strip() == "False"
