@@ -8,7 +8,11 @@
 Each conversation sends a scripted customer dialogue, waiting for every reply before the
 next message (like a person). Prints messages/s and p50 / p99 / p99.9 / max reply latency per
 channel (REST and WebSocket). Logging to the analytics store stays on. With --rate,
-conversations pace themselves so the whole run offers about that many messages per second.
+conversations pace themselves so the whole run offers about that many messages per second:
+each customer pauses the same time after every reply (--pacing fixed), or a random time with
+that mean (--pacing poisson, arrivals as independent customers make them). With fixed pauses
+the conversations drift into step, so one step of the script (e.g. 100 product searches)
+arrives within a second or so; that burst, not a stall, makes the tail of such runs.
 
 With --start the script starts `carebot serve --workers W` for each W of --workers, runs the
 paced load --repeat times (every run printed, then the worst), then the saturated load (no
@@ -53,7 +57,15 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
-async def rest_conversation(session, url, rounds, pause, latencies):
+def think(pause: float, pacing: str) -> float:
+    """The customer's pause before the next message: always ``pause`` ("fixed"), or random
+    with that mean ("poisson": arrivals of many conversations then form a Poisson stream)."""
+    if pacing == "poisson" and pause > 0:
+        return random.expovariate(1.0 / pause)
+    return pause
+
+
+async def rest_conversation(session, url, rounds, pause, latencies, pacing="fixed"):
     await asyncio.sleep(random.uniform(0, pause))  # paced runs: conversations start spread out
     sender = f"load-rest-{uuid.uuid4().hex[:10]}"
     for _ in range(rounds):
@@ -66,10 +78,10 @@ async def rest_conversation(session, url, rounds, pause, latencies):
                 if response.status != 200:
                     raise RuntimeError(f"HTTP {response.status}")
             latencies.append(time.perf_counter() - started)
-            await asyncio.sleep(pause)
+            await asyncio.sleep(think(pause, pacing))
 
 
-async def ws_conversation(session, url, rounds, pause, latencies):
+async def ws_conversation(session, url, rounds, pause, latencies, pacing="fixed"):
     await asyncio.sleep(random.uniform(0, pause))
     async with session.ws_connect(url.replace("http", "ws", 1) + "/ws") as ws:
         await ws.send_json({"type": "hello", "conversation_id": f"load-ws-{uuid.uuid4().hex[:10]}"})
@@ -84,10 +96,11 @@ async def ws_conversation(session, url, rounds, pause, latencies):
                     if message["type"] == "typing" and not message["on"]:
                         break
                 latencies.append(time.perf_counter() - started)
-                await asyncio.sleep(pause)
+                await asyncio.sleep(think(pause, pacing))
 
 
-async def run(url: str, channel: str, conversations: int, rounds: int, rate: float | None):
+async def run(url: str, channel: str, conversations: int, rounds: int, rate: float | None,
+              pacing: str = "fixed"):
     latencies: list[float] = []
     # pause per conversation so that N conversations together offer `rate` messages/s
     pause = max(0.0, conversations / rate) if rate else 0.0
@@ -96,7 +109,8 @@ async def run(url: str, channel: str, conversations: int, rounds: int, rate: flo
     async with aiohttp.ClientSession(connector=connector) as session:
         started = time.perf_counter()
         await asyncio.gather(
-            *(runner(session, url, rounds, pause, latencies) for _ in range(conversations))
+            *(runner(session, url, rounds, pause, latencies, pacing)
+              for _ in range(conversations))
         )
         elapsed = time.perf_counter() - started
     return {
@@ -213,8 +227,8 @@ def measure(url: str, workers: int | str, args) -> None:
         runs: dict[str, list[dict]] = {c: [] for c in args.channels}
         for repeat in range(1, args.repeat + 1):
             for channel in args.channels:
-                result = asyncio.run(run(url, channel, n, args.rounds, args.rate))
-                result.update(workers=workers, run=repeat)
+                result = asyncio.run(run(url, channel, n, args.rounds, args.rate, args.pacing))
+                result.update(workers=workers, run=repeat, pacing=args.pacing)
                 runs[channel].append(result)
                 show(result, args.json)
         if args.repeat > 1:
@@ -257,6 +271,11 @@ def main() -> None:
         default=None,
         help="offered load in messages/s across all conversations (default: as fast as replies come)",
     )
+    parser.add_argument(
+        "--pacing", choices=("fixed", "poisson"), default="fixed",
+        help="with --rate, each customer's pause after a reply: always the same (fixed; the "
+             "conversations then tend to move in step, so the same message arrives in bursts) "
+             "or random with the same mean (poisson: arrivals as independent customers make)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs of each measurement (every run printed, then the worst)")
     parser.add_argument("--workers", default="1",

@@ -7,6 +7,8 @@ Synchronous (SQLAlchemy sessions); call it from a worker thread.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +27,12 @@ RETURN_WINDOW = timedelta(days=30)
 CANCELLABLE_STATUSES = ("pending", "processing")
 # Orders that never turned into a sale do not count towards value or popularity.
 UNSOLD_STATUSES = ("cancelled",)
+CATALOGUE_MAX_AGE = 60.0  # seconds the kept catalogue is trusted without reading it again
+_CATALOGUE_FINGERPRINT = select(
+    func.count(), func.max(Product.id),
+    func.sum(func.length(Product.sku) + func.length(Product.name)
+             + func.length(Product.category) + func.coalesce(func.length(Product.description), 0)),
+    func.sum(Product.price))
 NOT_REVENUE_STATUSES = ("cancelled", "returned")
 
 
@@ -183,6 +191,9 @@ class ShopRepository:
         self.engine = engine
         self._clock = clock
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        # (fingerprint, when read, products): see products()
+        self._catalogue: tuple[tuple, float, tuple[ProductInfo, ...]] | None = None
+        self._catalogue_lock = threading.Lock()
 
     # -- orders -----------------------------------------------------------------------------
 
@@ -319,12 +330,29 @@ class ShopRepository:
     # -- products and purchases -------------------------------------------------------------
 
     def products(self) -> list[ProductInfo]:
-        # Plain rows, not ORM objects: the product search reads the catalogue on every request.
-        query = select(Product.sku, Product.name, Product.category, Product.price,
-                       Product.description).order_by(Product.sku)
+        """The whole catalogue, by SKU.
+
+        The product search reads it on every request, so it is kept: read again only when
+        the catalogue's fingerprint (one aggregate row: count, highest id, text lengths,
+        prices) changes, and at least every ``CATALOGUE_MAX_AGE`` seconds (an edit that keeps
+        every length and price). Reading 200 rows on a worker thread took 20-200 ms under
+        load (each row fetched hands the GIL back and waits to get it again); one row does not.
+        """
         with self.engine.connect() as conn:
-            return [ProductInfo(sku, name, category, float(price), description or "")
-                    for sku, name, category, price, description in conn.execute(query)]
+            fingerprint = tuple(conn.execute(_CATALOGUE_FINGERPRINT).one())
+            with self._catalogue_lock:
+                kept = self._catalogue
+            if kept is not None and kept[0] == fingerprint \
+                    and time.monotonic() - kept[1] < CATALOGUE_MAX_AGE:
+                return list(kept[2])
+            rows = conn.execute(select(Product.sku, Product.name, Product.category,
+                                       Product.price, Product.description)
+                                .order_by(Product.sku)).all()
+        catalogue = tuple(ProductInfo(sku, name, category, float(price), description or "")
+                          for sku, name, category, price, description in rows)
+        with self._catalogue_lock:
+            self._catalogue = (fingerprint, time.monotonic(), catalogue)
+        return list(catalogue)
 
     def categories(self) -> list[str]:
         with self._sessions() as session:

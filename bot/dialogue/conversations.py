@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -32,6 +34,7 @@ from nlp.types import FALLBACK_INTENT, ParseResult
 logger = logging.getLogger(__name__)
 
 MAX_CACHED_CONVERSATIONS = 10_000
+KEEPER_THREADS = 4  # turns kept at once; their fsyncs are shared (analytics/store/journal.py)
 
 Listener = Callable[[str, dict], Awaitable[None]]  # (conversation_id, message) -> None
 
@@ -98,6 +101,10 @@ class ConversationService:
         # not block, as it runs inside the turn
         self.event_stream: Callable[[str, list[dict]], None] | None = None
         self.event_sync: Callable[[Callable[[], None]], None] | None = None  # fsyncs them
+        # Keeping a turn (its receipt, log records and the journal's fsync) runs on threads of
+        # its own: on the default pool it queued behind the custom actions' database reads
+        # and the reports (p99 ~90-200 ms of waiting in benchmarks/load.py runs).
+        self._keepers = ThreadPoolExecutor(KEEPER_THREADS, thread_name_prefix="carebot-keep")
         self.message_ids = MessageIds(MessageReceipts(db))  # each client id handled once, ever
         # every conversation waiting for a person stays in the agents' queue
         self.handoffs = Handoffs(db, log, lock=self.lock, get_state=self.get_state,
@@ -109,6 +116,7 @@ class ConversationService:
 
     async def close(self) -> None:
         await self.handoffs.close()
+        self._keepers.shutdown(wait=True)  # a turn being kept finishes its fsync
 
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -223,8 +231,9 @@ class ConversationService:
                     logger.warning("conversation %s: could not cancel its kill_on_user_msg "
                                    "reminders (%s)", conversation_id, exc)
             reply = await self._respond(state, text, parse, message_id)
-            kept = await asyncio.to_thread(self._keep_turn, state, parse, reply, received,
-                                           message_id)
+            kept = await asyncio.get_running_loop().run_in_executor(
+                self._keepers, contextvars.copy_context().run, self._keep_turn, state, parse,
+                reply, received, message_id)
             if kept is None:  # another conversation or process handled it meanwhile
                 logger.info("conversation %s: dropped message %s, handled elsewhere",
                             conversation_id, message_id)

@@ -103,12 +103,12 @@ class PolicyEnsemble:
     def predict(self, events: list[dict], domain: Domain) -> Prediction:
         """The next action after ``events`` (a conversation in Rasa's event format)."""
         view = ev.view(events, domain)
-        if view.followup_action and view.followup_action in domain.action_names:
+        if view.followup_action and view.followup_action in domain.action_name_set:
             return Prediction(view.followup_action, 1.0, FOLLOWUP_ACTION,
                               ranking=[(view.followup_action, 1.0)])
         rule_only = next((p.rule_only_data for p in self.policies if isinstance(p, RulePolicy)), {})
         predictions = [p.predict(events, domain, rule_only) for p in self.policies]
-        known = set(domain.action_names)
+        known = domain.action_name_set
         rejected = _rejected_action(events)
         for prediction in predictions:
             # a memory of an action the domain no longer has cannot win with it

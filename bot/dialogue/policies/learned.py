@@ -103,7 +103,7 @@ class LearnedPolicy(Policy):
         states = past_states(events, domain, ignore_rule_only_turns=True, rule_only_data=rule_only_data)
         states = without_unlikely_intent(states)
         probabilities = self._probabilities(self.featurizer.encode([states], self.window))[0]
-        known = set(domain.action_names)
+        known = domain.action_name_set
         return self.prediction(
             {a: float(p) for a, p in zip(self.classes, probabilities, strict=True) if a in known}
         )

@@ -102,7 +102,7 @@ class RulePolicy(Policy):
     # -- training ------------------------------------------------------------------------
 
     def check_domain(self, domain: Domain, source=None) -> None:
-        if self.fallback_action not in domain.action_names:
+        if self.fallback_action not in domain.action_name_set:
             raise PolicyConfigError(
                 f"RulePolicy's core_fallback_action_name '{self.fallback_action}' is not an action "
                 "of the domain: add it under 'actions:' in domain.yml or name an existing one.",

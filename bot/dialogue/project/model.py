@@ -162,13 +162,27 @@ class Domain:
     def action_names(self) -> list[str]:
         """Every action the policies may predict: defaults, responses, forms, custom, and
         ``utter_<intent>`` for each retrieval intent (answered by the ResponseSelector)."""
-        retrieval = [f"utter_{intent}" for intent in self.retrieval_intents]
-        # in order, each once (dict keys: the policies ask for this at every prediction)
-        return list(dict.fromkeys([*DEFAULT_ACTIONS, *CAREBOT_ACTIONS, *self.responses,
-                                   *self.forms, *self.actions, *retrieval]))
+        # The policies ask for this at every prediction: it is kept while the parts it is made
+        # of are the same objects of the same sizes (a domain is built once per project load).
+        key = (id(self.responses), len(self.responses), id(self.forms), len(self.forms),
+               id(self.actions), len(self.actions), id(self.intents), len(self.intents))
+        kept = self.__dict__.get("_action_names")
+        if kept is None or kept[0] != key:
+            retrieval = [f"utter_{intent}" for intent in self.retrieval_intents]
+            names = tuple(dict.fromkeys([*DEFAULT_ACTIONS, *CAREBOT_ACTIONS, *self.responses,
+                                         *self.forms, *self.actions, *retrieval]))  # in order
+            kept = (key, names, frozenset(names))
+            self.__dict__["_action_names"] = kept
+        return list(kept[1])
+
+    @property
+    def action_name_set(self) -> frozenset[str]:
+        """:attr:`action_names` as a set."""
+        self.action_names  # noqa: B018 - brings the kept names up to date
+        return self.__dict__["_action_names"][2]
 
     def is_known_action(self, name: str) -> bool:
-        return name in self.action_names
+        return name in self.action_name_set
 
     @property
     def retrieval_intents(self) -> list[str]:

@@ -410,3 +410,15 @@ def test_domain_yml_wins_over_a_domain_folder(rasa_init: Path):
     assert "ignored_intent" not in project.domain.intents
     assert project.warnings == [f"{rasa_init / 'domain'}: ignored because domain.yml exists; "
                                 "keep one of them"]
+
+
+def test_the_domains_action_names_follow_a_domain_changed_in_place(rasa_init: Path):
+    domain = load_project(rasa_init).domain
+    names = domain.action_names
+    assert domain.action_names == names and "utter_new_thing" not in domain.action_name_set
+    domain.responses["utter_new_thing"] = []  # as a tool editing a loaded domain would
+    assert "utter_new_thing" in domain.action_names
+    assert domain.is_known_action("utter_new_thing")
+    domain.actions.append("action_new_thing")
+    assert domain.action_names[-1] == "action_new_thing"
+    assert "action_new_thing" in domain.action_name_set
