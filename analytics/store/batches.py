@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from analytics.store.db import sqlite_writer
 from analytics.store.records import ConversationRecord, Record, kind_of, to_row
 from analytics.store.schema import Conversation, Event, Message
 from analytics.store.upsert import insert_ignoring_existing, upsert
@@ -38,7 +39,7 @@ def write_batch(engine: Engine, batch: list[Record]) -> set[str]:
         if row["conversation_id"] is not None and row["conversation_id"] not in conversations
     }
     dialect = engine.dialect.name
-    with engine.begin() as conn:
+    with sqlite_writer(engine), engine.begin() as conn:
         if conversations:
             conn.execute(upsert(Conversation.__table__, dialect), list(conversations.values()))
         if placeholders:

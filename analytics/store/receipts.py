@@ -11,7 +11,7 @@ import time
 from sqlalchemy import Engine, exists, or_, select, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from analytics.store.db import describe
+from analytics.store.db import describe, sqlite_writer
 from analytics.store.records import naive_utc_now
 from analytics.store.schema import Message, MessageReceipt
 from analytics.store.upsert import insert_ignoring_existing
@@ -48,7 +48,7 @@ class MessageReceipts:
         """Record ``message_id`` as handled; False when some process already had it."""
         row = {"message_id": message_id, "conversation_id": conversation_id,
                "received_at": naive_utc_now()}
-        with self._reachable() as engine, engine.begin() as conn:
+        with self._reachable() as engine, sqlite_writer(engine), engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 # Other processes see the row at once either way; its durability comes from
                 # the message itself (the conversation log's journal), so skip the WAL flush.

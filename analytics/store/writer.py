@@ -18,7 +18,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from analytics.store import fastjson
 from analytics.store.batches import write_batch
-from analytics.store.db import describe
+from analytics.store.db import describe, sqlite_writer
 from analytics.store.journal import Journal
 from analytics.store.record_files import (
     SPOOL_GLOB,
@@ -321,7 +321,7 @@ class ConversationLog:
         # Its own transaction, after the records are safe: a failure here must never hold
         # up or reject conversation records. Stale rollups are found and rebuilt later.
         try:
-            with self._engine.begin() as conn:
+            with sqlite_writer(self._engine), self._engine.begin() as conn:
                 refresh_facts(conn, conversation_ids, known_states)
         except Exception as exc:  # noqa: BLE001
             logger.error(

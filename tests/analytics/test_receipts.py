@@ -51,3 +51,27 @@ def test_an_unreachable_database_raises_receipts_unavailable(tmp_path):
             MessageReceipts(down).seen(str(uuid.uuid4()))
     finally:
         down.dispose()
+
+
+def test_on_sqlite_a_claim_queues_behind_this_processes_writer_and_goes_on_when_it_is_done(
+        engine, tmp_path):
+    """The claim waits on the process's writer lock (woken when the writer finishes), not in
+    SQLite's busy handler, whose sleeps grow to 100 ms."""
+    import threading
+
+    from analytics.store.db import sqlite_writer
+
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the writer lock is SQLite's")
+    receipts = MessageReceipts(engine)
+    claimed = threading.Event()
+    with sqlite_writer(engine):  # the conversation log's batch, say
+        worker = threading.Thread(target=lambda: claimed.set() if receipts.claim(
+            str(uuid.uuid4()), "web-1") else None)
+        worker.start()
+        assert not claimed.wait(0.3)  # it waits for the writer
+        other = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
+        with sqlite_writer(other):  # another database's writers do not wait for this one
+            pass
+    worker.join(10)
+    assert claimed.is_set()  # and claims as soon as the writer is done
