@@ -7,7 +7,6 @@ Synchronous (SQLAlchemy sessions); call it from a worker thread.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,13 +26,13 @@ RETURN_WINDOW = timedelta(days=30)
 CANCELLABLE_STATUSES = ("pending", "processing")
 # Orders that never turned into a sale do not count towards value or popularity.
 UNSOLD_STATUSES = ("cancelled",)
+NOT_REVENUE_STATUSES = ("cancelled", "returned")
 CATALOGUE_MAX_AGE = 60.0  # seconds the kept catalogue is trusted without reading it again
 _CATALOGUE_FINGERPRINT = select(
     func.count(), func.max(Product.id),
     func.sum(func.length(Product.sku) + func.length(Product.name)
              + func.length(Product.category) + func.coalesce(func.length(Product.description), 0)),
     func.sum(Product.price))
-NOT_REVENUE_STATUSES = ("cancelled", "returned")
 
 
 def normalize_order_number(order_number: str) -> str:
@@ -191,9 +190,8 @@ class ShopRepository:
         self.engine = engine
         self._clock = clock
         self._sessions = sessionmaker(engine, expire_on_commit=False)
-        # (fingerprint, when read, products): see products()
+        # (fingerprint, when read, products): see products(); replaced whole, never changed
         self._catalogue: tuple[tuple, float, tuple[ProductInfo, ...]] | None = None
-        self._catalogue_lock = threading.Lock()
 
     # -- orders -----------------------------------------------------------------------------
 
@@ -340,8 +338,7 @@ class ShopRepository:
         """
         with self.engine.connect() as conn:
             fingerprint = tuple(conn.execute(_CATALOGUE_FINGERPRINT).one())
-            with self._catalogue_lock:
-                kept = self._catalogue
+            kept = self._catalogue
             if kept is not None and kept[0] == fingerprint \
                     and time.monotonic() - kept[1] < CATALOGUE_MAX_AGE:
                 return list(kept[2])
@@ -350,8 +347,7 @@ class ShopRepository:
                                 .order_by(Product.sku)).all()
         catalogue = tuple(ProductInfo(sku, name, category, float(price), description or "")
                           for sku, name, category, price, description in rows)
-        with self._catalogue_lock:
-            self._catalogue = (fingerprint, time.monotonic(), catalogue)
+        self._catalogue = (fingerprint, time.monotonic(), catalogue)
         return list(catalogue)
 
     def categories(self) -> list[str]:

@@ -3,12 +3,13 @@ the receipts were unreachable counts as handled; an unreachable database says so
 
 from __future__ import annotations
 
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from analytics.store.db import make_engine
+from analytics.store.db import make_engine, sqlite_writer
 from analytics.store.receipts import MessageReceipts, ReceiptsUnavailable
 from analytics.store.records import MessageRecord
 from analytics.store.writer import ConversationLog
@@ -57,10 +58,6 @@ def test_on_sqlite_a_claim_queues_behind_this_processes_writer_and_goes_on_when_
         engine, tmp_path):
     """The claim waits on the process's writer lock (woken when the writer finishes), not in
     SQLite's busy handler, whose sleeps grow to 100 ms."""
-    import threading
-
-    from analytics.store.db import sqlite_writer
-
     if engine.dialect.name != "sqlite":
         pytest.skip("the writer lock is SQLite's")
     receipts = MessageReceipts(engine)

@@ -162,8 +162,18 @@ class Domain:
     def action_names(self) -> list[str]:
         """Every action the policies may predict: defaults, responses, forms, custom, and
         ``utter_<intent>`` for each retrieval intent (answered by the ResponseSelector)."""
-        # The policies ask for this at every prediction: it is kept while the parts it is made
-        # of are the same objects of the same sizes (a domain is built once per project load).
+        return list(self._kept_action_names()[0])
+
+    @property
+    def action_name_set(self) -> frozenset[str]:
+        """:attr:`action_names` as a set."""
+        return self._kept_action_names()[1]
+
+    def _kept_action_names(self) -> tuple[tuple[str, ...], frozenset[str]]:
+        # The policies ask for the names at every prediction: they are kept while the parts
+        # they are made of are the same objects of the same sizes. A domain is built once per
+        # project load; an edit in place that keeps a part's size (one response swapped for
+        # another) is not seen.
         key = (id(self.responses), len(self.responses), id(self.forms), len(self.forms),
                id(self.actions), len(self.actions), id(self.intents), len(self.intents))
         kept = self.__dict__.get("_action_names")
@@ -173,13 +183,7 @@ class Domain:
                                          *self.forms, *self.actions, *retrieval]))  # in order
             kept = (key, names, frozenset(names))
             self.__dict__["_action_names"] = kept
-        return list(kept[1])
-
-    @property
-    def action_name_set(self) -> frozenset[str]:
-        """:attr:`action_names` as a set."""
-        self.action_names  # noqa: B018 - brings the kept names up to date
-        return self.__dict__["_action_names"][2]
+        return kept[1], kept[2]
 
     def is_known_action(self, name: str) -> bool:
         return name in self.action_name_set
