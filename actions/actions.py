@@ -332,13 +332,14 @@ def _recommend(
     # Orders placed since the model was trained count as bought too.
     bought = repository.purchased_skus(customer_id) if customer_id else set()
     if shop.recommender is not None:
-        ranked = shop.recommender.recommend(customer_id, category, k=CATALOGUE_LIMIT)
+        ranked = shop.recommender.recommend(customer_id, category, k=CATALOGUE_LIMIT,
+                                            exclude=bought)
     else:
         ranked = [
             Recommendation(p.sku, p.name, p.category, p.price, 0.0, "popular")
             for p in repository.popular_products(category, customer_id, CATALOGUE_LIMIT)
+            if p.sku not in bought
         ]
-    ranked = [p for p in ranked if p.sku not in bought]
     if not asks_for_a_product(text):
         return Picks(ranked[:RECOMMENDATION_COUNT])
     # The request decides what kind of product; the model's order decides among products

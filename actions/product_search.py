@@ -14,6 +14,7 @@ The floor and the weights are chosen on tests/actions/data/product_requests.csv
 from __future__ import annotations
 
 import logging
+import operator
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -31,6 +32,8 @@ Embed = Callable[[list[str]], np.ndarray]
 FLOOR = 0.36  # below it nothing in the catalogue fits the request
 WORD_BONUS = 0.3  # x the share of the request's product words a product has
 MARGIN = 0.1  # products this close to the best one are equally relevant
+CATALOGUES_KEPT = 8  # the whole catalogue and the categories searched lately
+CLOSE_WORDS_KEPT = 4096  # request words whose close catalogue words a catalogue keeps
 CHUNK = 32  # product texts embedded at a time (what the server's NLU batcher sends at most)
 # Request words that name no product: without any other word, a request is a plain
 # "recommend me something" and gets the recommender's picks.
@@ -75,6 +78,44 @@ def asks_for_a_product(text: str) -> bool:
     return bool(words(text) - {w.rstrip("s") for w in _NOT_PRODUCT} - _NOT_PRODUCT)
 
 
+class _Catalogue:
+    """One catalogue as searched: its products' texts, words and embeddings, and which
+    products have each word (so a request's words are looked up, not compared with every
+    product's)."""
+
+    def __init__(self, products: tuple, texts: tuple[str, ...], name_words: list[set[str]],
+                 matrix: np.ndarray | None) -> None:
+        self.products = products
+        self.texts = texts
+        self.name_words = name_words
+        self.matrix = matrix
+        self.index: dict[str, list[int]] = {}
+        for i, product_words in enumerate(name_words):
+            for word in product_words:
+                self.index.setdefault(word, []).append(i)
+        self._close: dict[str, frozenset[int]] = {}
+
+    def holds(self, products: Sequence[ProductLike]) -> bool:
+        return (len(products) == len(self.products)
+                and all(map(operator.is_, products, self.products)))
+
+    def with_products(self, products: Sequence[ProductLike]) -> _Catalogue:
+        """The same catalogue read again (new objects, the same texts)."""
+        same = _Catalogue.__new__(_Catalogue)
+        same.__dict__.update(self.__dict__, products=tuple(products))
+        return same
+
+    def products_with(self, word: str) -> frozenset[int]:
+        """The products whose words include ``word`` or it with one small misspelling."""
+        having = self._close.get(word)
+        if having is None:
+            having = frozenset(i for w in close_to(word, self.index) for i in self.index[w])
+            if len(self._close) >= CLOSE_WORDS_KEPT:
+                self._close.clear()
+            self._close[word] = having
+        return having
+
+
 @dataclass(frozen=True)
 class Match:
     index: int  # in the products searched
@@ -95,22 +136,29 @@ class ProductSearch:
         self._lock = threading.Lock()
         # per catalogue (its products' texts): the product words and the embedding matrix,
         # so a request costs one embedding and one matrix product, not a pass per product
-        self._catalogue: tuple[tuple[str, ...], list[set[str]], np.ndarray | None] | None = None
+        # (a few: a search within one category searches a catalogue of its own)
+        self._catalogues: list[_Catalogue] = []
 
     def prepare(self, products: Sequence[ProductLike]) -> None:
         """Compute the catalogue's words and embeddings now (what the first search would)."""
         self._prepared(products)
 
-    def _prepared(self, products: Sequence[ProductLike]
-                  ) -> tuple[list[set[str]], np.ndarray | None]:
-        texts = tuple(product_text(p) for p in products)
-        cached = self._catalogue
-        if cached is not None and cached[0] == texts:
-            return cached[1], cached[2]
-        name_words = [words(f"{p.name} {p.category}") for p in products]
-        matrix = self._product_vectors(list(texts)) if self.embed is not None else None
-        self._catalogue = (texts, name_words, matrix)
-        return name_words, matrix
+    def _prepared(self, products: Sequence[ProductLike]) -> _Catalogue:
+        kept = self._catalogues
+        # the shop keeps its catalogue: the same product objects, search after search
+        found = next((c for c in kept if c.holds(products)), None)
+        replaced = found
+        if found is None:
+            texts = tuple(product_text(p) for p in products)
+            replaced = next((c for c in kept if c.texts == texts), None)
+            if replaced is not None:  # read again: new objects, the same products
+                found = replaced.with_products(products)
+            else:
+                name_words = [words(f"{p.name} {p.category}") for p in products]
+                matrix = self._product_vectors(list(texts)) if self.embed is not None else None
+                found = _Catalogue(tuple(products), texts, name_words, matrix)
+        self._catalogues = [found, *(c for c in kept if c is not replaced)][:CATALOGUES_KEPT]
+        return found
 
     def _product_vectors(self, texts: list[str]) -> np.ndarray:
         assert self.embed is not None
@@ -127,12 +175,14 @@ class ProductSearch:
     def relevance(self, text: str, products: Sequence[ProductLike]) -> np.ndarray:
         """Each product's relevance to the request."""
         asked = words(text)
-        name_words, matrix = self._prepared(products)
-        # each asked word against the catalogue's words once, then set operations per product
-        vocabulary = set().union(*name_words)
-        close = [close_to(a, vocabulary) for a in asked]
-        overlap = np.array([sum(not c.isdisjoint(n) for c in close) for n in name_words],
-                           dtype=np.float32)
+        catalogue = self._prepared(products)
+        matrix = catalogue.matrix
+        # per asked word: the products that have it (or it misspelt) among their words
+        overlap = np.zeros(len(catalogue.texts), dtype=np.float32)
+        for word in asked:
+            having = catalogue.products_with(word)
+            if having:
+                overlap[list(having)] += 1
         share = overlap / max(len(asked), 1)
         if matrix is None:
             # word match only: any shared product word is a fit

@@ -63,9 +63,9 @@ class ConversationState:
     @property
     def pending_question(self) -> str | None:
         """"offer_human" while the bot's latest question was whether to get a person."""
-        names = [e.get("name") for e in self.events if e.get("event") == "action"]
-        names = [n for n in names if n != "action_listen"]
-        return "offer_human" if names and names[-1] == ACTION_OFFER_HANDOFF else None
+        latest = next((e.get("name") for e in reversed(self.events)
+                       if e.get("event") == "action" and e.get("name") != "action_listen"), None)
+        return "offer_human" if latest == ACTION_OFFER_HANDOFF else None
 
     # -- changes ----------------------------------------------------------------------------
 

@@ -221,9 +221,9 @@ def test_opening_the_shop_embeds_the_catalogue_before_the_first_search(settings,
                               models_dir=folder, encoder_dirs=settings.encoder_dirs))
     try:
         deadline = time.monotonic() + 60
-        while shop.search._catalogue is None and time.monotonic() < deadline:
+        while not shop.search._catalogues and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert shop.search._catalogue is not None, "the catalogue was not prepared"
+        assert shop.search._catalogues, "the catalogue was not prepared"
         sizes = []
         encode = shop.search.embed
         shop.search.embed = lambda texts: sizes.append(len(texts)) or encode(texts)
@@ -232,3 +232,28 @@ def test_opening_the_shop_embeds_the_catalogue_before_the_first_search(settings,
         assert matches and sizes == [1], sizes  # only the request itself was embedded
     finally:
         shop.repository.engine.dispose()
+
+
+def test_searches_of_several_catalogues_in_turn_match_a_fresh_search_of_each():
+    """The search keeps a few catalogues (the whole one, a category's, the same products
+    read again as new objects) and which products have each word: searching them in turn
+    must find what a search that has seen none of them finds."""
+    from analytics.store.shop import ProductInfo
+
+    def catalogue():
+        return [ProductInfo("H1", "Studio Headphones", "electronics", 99.0, "Closed back."),
+                ProductInfo("H2", "Running Shoes", "shoes", 59.0, "Light trainers."),
+                ProductInfo("H3", "Chef Knife", "kitchen", 35.0, "A sharp blade."),
+                ProductInfo("H4", "Wireless Headphones", "electronics", 129.0, "Noise cancelling.")]
+
+    whole = catalogue()
+    electronics = [p for p in whole if p.category == "electronics"]
+    requests = ["any good hedphones?", "running shoes please", "a chef knife", "headphones"]
+    kept = ProductSearch(None)
+    for products in (whole, electronics, catalogue(), electronics, whole):
+        for text in requests:
+            got = kept.search(text, products)
+            fresh = ProductSearch(None).search(text, products)
+            assert got == fresh, (text, [p.sku for p in products])
+    assert [m.index for m in kept.search("hedphones", whole)] == [0, 3]
+    assert kept.search("a chef knife", electronics) == []

@@ -124,6 +124,14 @@ def test_text_similarity_fills_in_where_no_one_bought_together(recommender):
     assert (picks[0].sku, picks[0].reason) == ("S201", "similar_items")
 
 
+def test_excluded_skus_are_left_out_and_the_rest_keep_their_order(recommender):
+    everything = [p.sku for p in recommender.recommend("C9999", k=100)]
+    picks = recommender.recommend("C9999", k=100, exclude={"E101", "NO-SUCH-SKU"})
+
+    assert [p.sku for p in picks] == [sku for sku in everything if sku != "E101"]
+    assert recommender.recommend("C9999", k=2, exclude={"E100"})[0].sku == "E101"
+
+
 def test_recommend_rejects_an_unknown_category_naming_the_known_ones(recommender):
     with pytest.raises(ValueError, match="use one of books, electronics, kitchen, shoes"):
         recommender.recommend(None, category="garden")

@@ -248,3 +248,15 @@ def test_a_message_between_two_close_intents_asks_which_with_a_button_for_each(p
     # the customer's pick is a button payload: the bot goes on with that intent
     picked = say(processor, state, "order_status")
     assert picked.responses and picked.responses != ["utter_default"]
+
+
+def test_the_pending_question_is_the_offer_of_a_person_only_while_it_is_the_latest_action():
+    state = ConversationState(id="pq")
+    assert state.pending_question is None
+    state.add_event({"event": "action", "name": "action_offer_handoff"})
+    state.add_event({"event": "action", "name": "action_listen"})
+    assert state.pending_question == "offer_human"  # listening for the answer
+    assert state.to_dict()["pending_question"] == "offer_human"
+    state.add_event({"event": "user", "text": "no thanks"})
+    state.add_event({"event": "action", "name": "utter_goodbye"})
+    assert state.pending_question is None

@@ -110,6 +110,7 @@ class _DomainFacts:
     def __init__(self, domain: Domain) -> None:
         self.signature = _signature(domain)
         self.slots = [(n, s) for n, s in domain.slots.items() if s.influence_conversation and s.type != "any"]
+        # entity labels (with ``#role`` / ``#group``) each intent featurises; absent: all
         self.used_entities = {name: _used_entities(domain, name) for name in (*domain.intents, *DEFAULT_INTENTS)}
 
 
@@ -132,12 +133,6 @@ def _facts(domain: Domain) -> _DomainFacts:
     return facts
 
 
-def used_entities(domain: Domain, intent: str | None) -> set[str] | None:
-    """Entity labels (with ``#role`` / ``#group``) an intent featurises; None: all."""
-    facts = _facts(domain)
-    return facts.used_entities[intent] if intent in facts.used_entities else None
-
-
 def _used_entities(domain: Domain, intent: str) -> set[str] | None:
     config = domain.intents.get(intent)
     if config is None and intent not in DEFAULT_INTENTS:
@@ -156,7 +151,7 @@ def _used_entities(domain: Domain, intent: str) -> set[str] | None:
     return included - excluded
 
 
-def _user_sub_state(message: dict | None, domain: Domain) -> dict:
+def _user_sub_state(message: dict | None, facts: _DomainFacts) -> dict:
     if not message:
         return {}
     intent = user_intent(message)
@@ -172,7 +167,7 @@ def _user_sub_state(message: dict | None, domain: Domain) -> dict:
         for sub in ("role", "group"):
             if entity.get(sub) is not None:
                 labels.add(f"{entity['entity']}{ENTITY_LABEL_SEPARATOR}{entity[sub]}")
-    wanted = used_entities(domain, intent)
+    wanted = facts.used_entities.get(intent)
     if wanted is not None:
         labels &= wanted
     sub: dict[str, Any] = {INTENT: intent}
@@ -181,9 +176,9 @@ def _user_sub_state(message: dict | None, domain: Domain) -> dict:
     return sub
 
 
-def _slots_sub_state(tracker: TrackerView, domain: Domain, omit_unset_slots: bool) -> dict:
+def _slots_sub_state(tracker: TrackerView, facts: _DomainFacts, omit_unset_slots: bool) -> dict:
     slots: dict[str, Any] = {}
-    for name, slot in _facts(domain).slots:
+    for name, slot in facts.slots:
         if omit_unset_slots and name not in tracker.slots_set:
             continue
         value = tracker.slots.get(name)
@@ -196,11 +191,15 @@ def _slots_sub_state(tracker: TrackerView, domain: Domain, omit_unset_slots: boo
     return slots
 
 
-def active_state(tracker: TrackerView, domain: Domain, omit_unset_slots: bool = False) -> State:
-    """``Domain.get_active_state``: the featurised state of a tracker at one moment."""
+def active_state(tracker: TrackerView, domain: Domain, omit_unset_slots: bool = False,
+                 facts: _DomainFacts | None = None) -> State:
+    """``Domain.get_active_state``: the featurised state of a tracker at one moment.
+    ``facts``: the domain's, when the caller featurises many states of one conversation
+    (working them out, or checking them, costs as much as the state itself)."""
+    facts = facts or _facts(domain)
     state: State = {
-        USER: _user_sub_state(tracker.latest_message, domain),
-        SLOTS: _slots_sub_state(tracker, domain, omit_unset_slots),
+        USER: _user_sub_state(tracker.latest_message, facts),
+        SLOTS: _slots_sub_state(tracker, facts, omit_unset_slots),
         PREVIOUS_ACTION: dict(tracker.latest_action),
         ACTIVE_LOOP: {LOOP_NAME: tracker.loop.name} if tracker.loop and tracker.loop.name else {},
     }
@@ -250,8 +249,9 @@ def past_states(
     (``hide_rule_turn`` on their action events), as Rasa's ML policies see a conversation.
     """
     out: list[State] = []
+    facts = _facts(domain)
     for tracker, last_ml_action in _visible_turns(events, domain, ignore_rule_only_turns):
-        state = active_state(tracker, domain, omit_unset_slots)
+        state = active_state(tracker, domain, omit_unset_slots, facts)
         if ignore_rule_only_turns:
             _remove_rule_only_features(state, rule_only_data)
             if out:
@@ -271,9 +271,10 @@ def last_past_states(events: list[dict], domain: Domain, last: int) -> list[Stat
     total = sum(1 for e in applied if e.get("event") == "action") + 1
     first = max(0, total - last)
     out: list[State] = []
+    facts = _facts(domain)
     for i, (tracker, _) in enumerate(_turns_of(applied, domain, False)):
         if i >= first:
-            state = active_state(tracker, domain)
+            state = active_state(tracker, domain, facts=facts)
             out.append({key: sub for key, sub in state.items() if sub})
     return out
 
