@@ -13,6 +13,7 @@ The floor and the weights are chosen on tests/actions/data/product_requests.csv
 
 from __future__ import annotations
 
+import copy
 import logging
 import operator
 import re
@@ -87,7 +88,6 @@ class _Catalogue:
                  matrix: np.ndarray | None) -> None:
         self.products = products
         self.texts = texts
-        self.name_words = name_words
         self.matrix = matrix
         self.index: dict[str, list[int]] = {}
         for i, product_words in enumerate(name_words):
@@ -101,8 +101,8 @@ class _Catalogue:
 
     def with_products(self, products: Sequence[ProductLike]) -> _Catalogue:
         """The same catalogue read again (new objects, the same texts)."""
-        same = _Catalogue.__new__(_Catalogue)
-        same.__dict__.update(self.__dict__, products=tuple(products))
+        same = copy.copy(self)  # shares the words, embeddings and close words
+        same.products = tuple(products)
         return same
 
     def products_with(self, word: str) -> frozenset[int]:

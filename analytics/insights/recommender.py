@@ -288,34 +288,29 @@ class Recommender:
                     f"unknown category {category!r}; use one of {', '.join(self.categories)}"
                 )
             allowed &= self.categories_ == resolved
+        rows, index = self._plain_catalogue()
         if exclude:
-            index = self._sku_index()
             allowed[[index[sku] for sku in exclude if sku in index]] = False
         candidates = np.flatnonzero(allowed)
         # stable sort keeps catalogue order among equal scores, so results are repeatable
         ranked = candidates[np.argsort(-score[candidates], kind="stable")][:k].tolist()
         # plain Python values read once per model: the product search ranks the whole
         # catalogue on every request, and reading numpy scalars was half of its 0.4 ms
-        rows, scores = self._rows(), score.tolist()
-        cf_, content_ = cf.tolist(), content.tolist()
+        scores, cf_, content_ = score.tolist(), cf.tolist(), content.tolist()
         return [Recommendation(*rows[i], scores[i], _reason(cf_[i], content_[i])) for i in ranked]
 
-    # Kept per catalogue array (a refit makes new ones); their names do not end in "_", so
-    # saving the model leaves them out.
-    def _rows(self) -> list[tuple[str, str, str, float]]:
-        kept = self.__dict__.get("_rows_kept")
+    def _plain_catalogue(self) -> tuple[list[tuple[str, str, str, float]], dict[str, int]]:
+        """Each product's (sku, name, category, price) and each SKU's row, kept per catalogue
+        array (a refit makes new ones); the attribute's name does not end in "_", so saving
+        the model leaves it out."""
+        kept = self.__dict__.get("_plain_kept")
         if kept is None or kept[0] is not self.skus_:
-            rows = list(zip(self.skus_.tolist(), self.names_.tolist(),
-                            self.categories_.tolist(), self.prices_.tolist(), strict=True))
-            kept = self.__dict__["_rows_kept"] = (self.skus_, rows)
-        return kept[1]
-
-    def _sku_index(self) -> dict[str, int]:
-        kept = self.__dict__.get("_sku_index_kept")
-        if kept is None or kept[0] is not self.skus_:
-            index = {sku: i for i, sku in enumerate(self.skus_.tolist())}
-            kept = self.__dict__["_sku_index_kept"] = (self.skus_, index)
-        return kept[1]
+            skus = self.skus_.tolist()
+            rows = list(zip(skus, self.names_.tolist(), self.categories_.tolist(),
+                            self.prices_.tolist(), strict=True))
+            kept = self.__dict__["_plain_kept"] = (self.skus_, rows,
+                                                   {sku: i for i, sku in enumerate(skus)})
+        return kept[1], kept[2]
 
 
 def train_recommender(engine: Engine, models_dir: Path, progress: bool = True) -> Path:

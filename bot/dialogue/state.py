@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.dialogue import events as ev
 from bot.dialogue import rasa_events as re_
-from bot.dialogue.project.model import ACTION_OFFER_HANDOFF, Domain
+from bot.dialogue.project.model import ACTION_LISTEN, ACTION_OFFER_HANDOFF, Domain
 
 # A conversation keeps every event of its current session; older sessions' events beyond
 # this many are dropped (the full message log lives in the analytics store).
@@ -64,7 +64,7 @@ class ConversationState:
     def pending_question(self) -> str | None:
         """"offer_human" while the bot's latest question was whether to get a person."""
         latest = next((e.get("name") for e in reversed(self.events)
-                       if e.get("event") == "action" and e.get("name") != "action_listen"), None)
+                       if e.get("event") == "action" and e.get("name") != ACTION_LISTEN), None)
         return "offer_human" if latest == ACTION_OFFER_HANDOFF else None
 
     # -- changes ----------------------------------------------------------------------------
